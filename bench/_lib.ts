@@ -1,0 +1,27 @@
+/** Shared helpers for `deno task bench`: a row type, percentiles and RSS sampling. */
+
+/** One printed line of benchmark figures. `peer` names what the row is compared with. */
+export interface BenchRow {
+  name: string;
+  ops_per_s?: number;
+  p50_ms?: number;
+  p99_ms?: number;
+  rss_mb?: number;
+  note?: string;
+  peer?: string;
+}
+
+/** Percentile (0–100) of an unsorted list of numbers, nearest-rank. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+/** Resident set size of a process (VmHWM = peak, VmRSS = current) in MiB, read from /proc. */
+export async function rssMiB(pid: number, which: "VmHWM" | "VmRSS" = "VmHWM"): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const m = status.match(new RegExp(`^${which}:\\s+(\\d+) kB`, "m"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}

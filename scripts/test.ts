@@ -1,0 +1,50 @@
+/**
+ * The test runner behind `deno task test`: builds the `dist/` bundles the end-to-end tests run,
+ * runs `deno test` with the op and resource sanitizers, and ends with the plain line
+ * `N passed, N failed, N skipped` that CI reads.
+ *
+ * Usage: deno task test [paths or deno test flags…]
+ */
+const deno = Deno.execPath();
+
+async function run(args: string[], capture: boolean): Promise<{ code: number; out: string }> {
+  const cmd = new Deno.Command(deno, {
+    args,
+    stdout: capture ? "piped" : "inherit",
+    stderr: "inherit",
+  });
+  if (!capture) return { code: (await cmd.output()).code, out: "" };
+  const child = cmd.spawn();
+  let out = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    const text = decoder.decode(chunk, { stream: true });
+    out += text;
+    await Deno.stdout.write(chunk);
+  }
+  return { code: (await child.status).code, out };
+}
+
+const build = await run(["run", "-A", "scripts/build.ts", "--bundle-only"], false);
+if (build.code !== 0) {
+  console.log("0 passed, 1 failed");
+  console.error("build of dist/ bundles failed");
+  Deno.exit(1);
+}
+
+const extra = Deno.args;
+const result = await run(
+  ["test", "-A", "--sanitize-ops", "--sanitize-resources", ...extra],
+  true,
+);
+
+// deno's summary: "ok | 12 passed (3 steps) | 0 failed | 2 ignored (1s)"
+// deno-lint-ignore no-control-regex
+const plain = result.out.replace(/\x1b\[[0-9;]*m/g, "");
+const summary = [...plain.matchAll(/^(ok|FAILED) \| (\d+) passed.*?\| (\d+) failed(?: \| (\d+) ignored)?/gm)]
+  .at(-1);
+const passed = Number(summary?.[2] ?? 0);
+const failed = Number(summary?.[3] ?? (result.code === 0 ? 0 : 1));
+const skipped = Number(summary?.[4] ?? 0);
+console.log(`${passed} passed, ${failed === 0 && result.code !== 0 ? 1 : failed} failed, ${skipped} skipped`);
+Deno.exit(result.code);

@@ -1,0 +1,4 @@
+# Deny every request.
+package policy
+
+default allow = false

@@ -1,0 +1,83 @@
+/**
+ * Reference Value Provider Service (built-in): registers provenance messages and answers queries
+ * by reference-value name (spec/trustee.md §6). Records live in the `reference_value` namespace.
+ * Unlike upstream, expired values are not returned.
+ *
+ * @module
+ */
+import { CodedError } from "@coco/lib/errors";
+import type { JsonValue } from "@coco/lib/json";
+import { obj, str } from "@coco/lib/json/fields";
+import type { KvStore } from "../storage/mod.ts";
+
+export class RvpsError extends CodedError<"bad-message" | "unsupported-type"> {}
+
+/** A stored reference value record (upstream layout). */
+export interface ReferenceValueRecord {
+  version: string;
+  name: string;
+  expiration: string;
+  value: JsonValue;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** `%Y-%m-%dT%H:%M:%SZ`. */
+function formatExpiry(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, "Z");
+}
+
+export class Rvps {
+  constructor(private store: KvStore, private now: () => number = Date.now) {}
+
+  /** Registers an RVPS message `{"version":"0.1.0","type":"sample","payload":"<b64 JSON>"}`. */
+  async register(messageText: string): Promise<string[]> {
+    let payload: Record<string, unknown>;
+    try {
+      const m = obj(JSON.parse(messageText), "message");
+      const version = m.version === undefined ? "0.1.0" : str(m.version, "version");
+      if (version !== "0.1.0") throw new TypeError(`version ${version} is not supported (expected 0.1.0)`);
+      const type = str(m.type, "type");
+      if (type !== "sample") {
+        throw new RvpsError("unsupported-type", `Cannot register reference values: provenance type \`${type}\` is not supported (supported: sample)`);
+      }
+      payload = obj(JSON.parse(dec.decode(Uint8Array.fromBase64(str(m.payload, "payload")))), "payload");
+    } catch (err) {
+      if (err instanceof RvpsError) throw err;
+      throw new RvpsError("bad-message", `Cannot register reference values: ${(err as Error).message}`, { cause: err });
+    }
+    const expiration = formatExpiry(this.now() + 365 * 24 * 3600 * 1000);
+    const names: string[] = [];
+    for (const [name, value] of Object.entries(payload)) {
+      const rec: ReferenceValueRecord = { version: "0.1.0", name, expiration, value: value as JsonValue };
+      await this.store.set(name, enc.encode(JSON.stringify(rec)), { overwrite: true });
+      names.push(name);
+    }
+    return names;
+  }
+
+  /** The value of a reference value, or undefined when absent or expired. */
+  async query(name: string): Promise<JsonValue | undefined> {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.store.get(name);
+    } catch {
+      return undefined; // names the backend cannot store cannot exist
+    }
+    if (!bytes) return undefined;
+    const rec = JSON.parse(dec.decode(bytes)) as ReferenceValueRecord;
+    if (Date.parse(rec.expiration) <= this.now()) return undefined;
+    return rec.value;
+  }
+
+  /** All live reference values (for synchronous policy builtins). */
+  async snapshot(): Promise<Map<string, JsonValue>> {
+    const out = new Map<string, JsonValue>();
+    for (const name of await this.store.list()) {
+      const v = await this.query(name);
+      if (v !== undefined) out.set(name, v);
+    }
+    return out;
+  }
+}

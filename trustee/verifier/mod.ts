@@ -1,0 +1,39 @@
+/**
+ * Evidence verifiers, one per TEE, behind one interface and one factory. Real-hardware verifiers
+ * (snp, tdx, tpm, …) plug in here; asking for one that does not exist fails loudly.
+ *
+ * @module
+ */
+import type { Tee } from "@coco/lib/kbs";
+import { SampleDeviceVerifier, SampleVerifier } from "./sample/mod.ts";
+import type { Verifier } from "./types.ts";
+import { VerifierError } from "./types.ts";
+
+export * from "./types.ts";
+export { SampleDeviceVerifier, SampleVerifier } from "./sample/mod.ts";
+
+/** Returns the verifier for `tee`. */
+export function createVerifier(tee: Tee): Verifier {
+  switch (tee) {
+    case "sample":
+      return new SampleVerifier();
+    case "sampledevice":
+      return new SampleDeviceVerifier();
+    case "snp":
+    case "tdx":
+    case "sgx":
+    case "az-snp-vtpm":
+    case "az-tdx-vtpm":
+    case "tpm":
+    case "cca":
+    case "csv":
+    case "se":
+    case "hygondcu":
+    case "nvidia":
+      throw new VerifierError("unsupported-tee", `Cannot verify ${tee} evidence: no ${tee} verifier in this build yet`);
+    default: {
+      const never: never = tee;
+      throw new VerifierError("unsupported-tee", `Cannot verify evidence: unknown tee ${String(never)}`);
+    }
+  }
+}
