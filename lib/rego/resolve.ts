@@ -130,7 +130,11 @@ export class Resolver {
       case "some":
         return l;
       case "expr":
-        return { ...l, e: this.#term(l.e, scope), withs };
+        return {
+          ...l,
+          e: l.e.t === "call" && !l.neg ? this.#call(l.e, scope, true) : this.#term(l.e, scope),
+          withs,
+        };
       case "somein":
         return {
           ...l,
@@ -262,7 +266,7 @@ export class Resolver {
     return { t: "var", name: t.name, loc: t.loc };
   }
 
-  #call(t: Term & { t: "call" }, scope: Scope): Term {
+  #call(t: Term & { t: "call" }, scope: Scope, statement = false): Term {
     const args = t.args.map((a) => this.#term(a, scope));
     const parts = t.name.split(".");
     let target: CallTarget;
@@ -283,7 +287,12 @@ export class Resolver {
       target = { kind: "builtin", name: t.name };
     }
     const out: Term = { t: "call", name: t.name, args, loc: t.loc, target };
-    if (arity >= 0 && args.length === arity + 1) out.outputArg = true;
+    if (arity >= 0 && args.length !== arity) {
+      if (statement && args.length === arity + 1) out.outputArg = true;
+      else {
+        this.#fail(t.loc, `\`${t.name}\` expects ${arity} argument${arity === 1 ? "" : "s"}`);
+      }
+    }
     return out;
   }
 }

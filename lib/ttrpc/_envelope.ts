@@ -8,6 +8,9 @@ import {
 } from "../proto/gen/ttrpc/request_pb.ts";
 import { StatusSchema } from "../proto/gen/google/rpc/status_pb.ts";
 
+/** setTimeout's ceiling; longer deadlines (about 24.8 days) are sent but not armed locally. */
+export const MAX_TIMER_MS = 0x7fff_ffff;
+
 /** Call metadata as ttrpc carries it: keys may repeat. */
 export type Metadata = Record<string, string | readonly string[]>;
 

@@ -4,7 +4,7 @@
  */
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { decodeRequest, encodeResponse } from "./_envelope.ts";
+import { decodeRequest, encodeResponse, MAX_TIMER_MS } from "./_envelope.ts";
 import { FrameReader, FrameWriter, MessageType, oversizedMessage } from "./frame.ts";
 import { Code, TtrpcError } from "./status.ts";
 import type { ByteStream } from "./transport.ts";
@@ -171,7 +171,7 @@ export class ServerConnection {
         once: true,
       });
     });
-    const timer = timeoutMs > 0
+    const timer = timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS
       ? setTimeout(
         () => ac.abort(new TtrpcError(Code.DEADLINE_EXCEEDED, `${name}: deadline exceeded`)),
         timeoutMs,

@@ -12,7 +12,7 @@ import {
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { errorMessage } from "../errors.ts";
 import { type Logger, nullLogger } from "../log.ts";
-import { decodeResponse, encodeRequest, type Metadata } from "./_envelope.ts";
+import { decodeResponse, encodeRequest, MAX_TIMER_MS, type Metadata } from "./_envelope.ts";
 import {
   FrameReader,
   FrameWriter,
@@ -150,7 +150,7 @@ export class TtrpcClient {
         resolve: (p) => settle(() => resolve(p)),
         reject: (e) => settle(() => reject(e)),
       });
-      if (timeoutMs > 0) {
+      if (timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS) {
         timer = setTimeout(() =>
           settle(() =>
             reject(

@@ -100,6 +100,7 @@ export class TtrpcServer {
   readonly #listeners = new Set<StreamListener>();
   readonly #conns = new Set<ServerConnection>();
   readonly #running = new Set<Promise<void>>();
+  readonly #serving = new Set<Promise<void>>();
   readonly #logger: Logger;
   #closing = false;
 
@@ -145,7 +146,14 @@ export class TtrpcServer {
   }
 
   /** Accepts connections until the listener or the server is closed. */
-  async serve(listener: StreamListener): Promise<void> {
+  serve(listener: StreamListener): Promise<void> {
+    const loop = this.#acceptLoop(listener);
+    this.#serving.add(loop);
+    loop.finally(() => this.#serving.delete(loop)).catch(() => {});
+    return loop;
+  }
+
+  async #acceptLoop(listener: StreamListener): Promise<void> {
     if (this.#closing) throw new TtrpcError(Code.UNAVAILABLE, "ttrpc: server is closed");
     this.#listeners.add(listener);
     try {
@@ -186,6 +194,6 @@ export class TtrpcServer {
     for (const listener of this.#listeners) listener.close();
     const graceMs = options.graceMs ?? 5000;
     await Promise.all([...this.#conns].map((c) => c.shutdown(graceMs)));
-    await Promise.allSettled([...this.#running]);
+    await Promise.allSettled([...this.#serving, ...this.#running]);
   }
 }

@@ -188,3 +188,18 @@ Deno.test("TtrpcServer survives garbage and truncated frames on one connection w
   assert.equal((await createClient(good, AttestationAgentService).getTeeType({})).tee, "sample");
   await good.close();
 });
+
+Deno.test("TtrpcServer does not fire a deadline beyond setTimeout's range early", async () => {
+  await using fx = await serveOnTempSocket((s) =>
+    s.registerService(AttestationAgentService, {
+      getTeeType: async () => {
+        await new Promise((r) => setTimeout(r, 20)); // outlives a 1 ms overflowed timer
+        return { tee: "sample" };
+      },
+    })
+  );
+  await using c = await rawConn(fx.path);
+  await c.send(1, c.request(AA, "GetTeeType", new Uint8Array(0), 9_000_000_000_000_000_000n));
+  const res = await c.response();
+  assert.deepEqual([res.code, res.payload], [0, bytes("0a 06", { ascii: "sample" })]);
+});

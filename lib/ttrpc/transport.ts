@@ -138,11 +138,11 @@ export async function connectUnix(path: string): Promise<ByteStream> {
 }
 
 /** Listens on an address string or {@linkcode Address}. vsock needs `--unstable-vsock`. */
-export function listen(address: Address | string): Promise<StreamListener> {
+export async function listen(address: Address | string): Promise<StreamListener> {
   const addr = toAddress(address);
-  if (addr.transport === "unix") return listenUnix(addr.path);
+  if (addr.transport === "unix") return await listenUnix(addr.path);
   const listener = Deno.listen({ transport: "vsock", cid: addr.cid, port: addr.port });
-  return Promise.resolve(wrapListener(listener, addr));
+  return wrapListener(listener, addr);
 }
 
 /** Connects to an address string or {@linkcode Address}. vsock needs `--unstable-vsock`. */

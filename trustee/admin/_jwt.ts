@@ -3,7 +3,7 @@
  * `exp` required and checked with 60 s leeway, `nbf` and `aud` not checked here.
  */
 import { compactVerify, decodeProtectedHeader } from "jose";
-import { errorMessage } from "../../lib/errors.ts";
+import { errorMessage } from "@coco/lib/errors";
 import type { TrustedKey } from "./_keys.ts";
 
 /** Leeway applied to `exp`, in seconds (jsonwebtoken's default). */

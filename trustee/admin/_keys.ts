@@ -3,7 +3,7 @@
  * (`public_key_uri`) and JWK sets (`jwk_set_uri`, with OpenID discovery fallback).
  */
 import { exportJWK, importJWK, importSPKI, type JWK } from "jose";
-import { errorMessage } from "../../lib/errors.ts";
+import { errorMessage } from "@coco/lib/errors";
 
 /** Effects used to fetch key material (injected for tests). */
 export interface KeySourceDeps {

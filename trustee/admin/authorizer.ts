@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { errorMessage } from "../../lib/errors.ts";
-import { KbsError } from "../../lib/kbs/errors.ts";
-import { type Logger, nullLogger } from "../../lib/log.ts";
+import { errorMessage } from "@coco/lib/errors";
+import { KbsError } from "@coco/lib/kbs";
+import { type Logger, nullLogger } from "@coco/lib/log";
 import { verifyJwt } from "./_jwt.ts";
 import {
   type KeySourceDeps,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { importPKCS8, SignJWT } from "jose";
-import { KbsError } from "../../lib/kbs/errors.ts";
-import { memoryLogger } from "../../lib/log.ts";
+import { KbsError } from "@coco/lib/kbs";
+import { memoryLogger } from "@coco/lib/log";
 import { fakeDeps, type TestKey, testKey } from "./_testing.ts";
 import { type AdminRequest, createAdminAuthorizer, endpointOf, parseBearer } from "./authorizer.ts";
 import type { Acl, AdminConfig, IdentityProvider } from "./config.ts";

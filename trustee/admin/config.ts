@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { KbsError } from "../../lib/kbs/errors.ts";
+import { KbsError } from "@coco/lib/kbs";
 
 /** One trusted token issuer (`identity_providers` entry); at least one key source is set. */
 export interface IdentityProvider {

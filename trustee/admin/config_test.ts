@@ -1,23 +1,22 @@
 import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
-import { KbsError } from "../../lib/kbs/errors.ts";
+import { KbsError } from "@coco/lib/kbs";
 import { type AdminConfig, parseAdminConfig } from "./config.ts";
 
-Deno.test("parseAdminConfig() reads the docker-compose example when given parsed TOML", () => {
-  const toml = parseToml(`
-[admin]
-authorization_mode = "AuthenticatedAuthorization"
-[admin.authentication.bearer_jwt]
-identity_providers = [{ issuer = "TrusteeInDocker", audience = "KBS", public_key_uri = "/keys/public.pub" }]
-[admin.authorization.regex_acl]
-acls = [{ role = "admin", allowed_endpoints = "^/kbs/.+$" }]
-`);
+Deno.test("parseAdminConfig() reads example.toml when given the parsed file", async () => {
+  const toml = parseToml(await Deno.readTextFile(new URL("./example.toml", import.meta.url)));
   assert.deepEqual(
-    parseAdminConfig(toml["admin"], "kbs-config.toml"),
+    parseAdminConfig(toml["admin"], "example.toml"),
     {
       mode: "AuthenticatedAuthorization",
-      providers: [{ issuer: "TrusteeInDocker", audience: "KBS", publicKeyUri: "/keys/public.pub" }],
-      acls: [{ role: "admin", allowedEndpoints: "^/kbs/.+$" }],
+      providers: [
+        { issuer: "TrusteeInDocker", audience: "KBS", publicKeyUri: "/keys/public.pub" },
+        { jwkSetUri: "https://idp.example.com/realms/kbs" },
+      ],
+      acls: [
+        { role: "admin", allowedEndpoints: "^/kbs/.+$" },
+        { role: "resource-writer", allowedEndpoints: "^/kbs/v0/resource/default/.+$" },
+      ],
     } satisfies AdminConfig,
   );
 });

@@ -15,6 +15,7 @@ import { PolicyEngine } from "../policy/engine.ts";
 import { type Appraisal, earClaims, signEar, type TokenBrokerConfig } from "./ear.ts";
 import type { TokenSigner } from "./signer.ts";
 import { isTrustClaim, type TrustVector } from "./trust_vector.ts";
+import { POLICIES } from "./policies/embedded.ts";
 
 export class AttestationError extends CodedError<"verify" | "policy" | "init-data" | "bad-request"> {}
 
@@ -56,7 +57,7 @@ export class AttestationService {
   static async create(deps: AttestationServiceDeps): Promise<AttestationService> {
     const as = new AttestationService(deps);
     for (const id of DEFAULT_POLICY_FILES) {
-      const text = await Deno.readTextFile(new URL(`./policies/${id}.rego`, import.meta.url));
+      const text = POLICIES[id]!;
       await deps.policies.set(`${id}.rego`, enc.encode(text), { overwrite: false });
     }
     return as;

@@ -6,6 +6,7 @@
 import type { JsonValue } from "@coco/lib/json";
 import type { KvStore } from "../storage/mod.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
+import { POLICIES } from "./policies/embedded.ts";
 
 export const RESOURCE_POLICY_KEY = "resource-policy.rego";
 export type SamplePolicy = "default" | "allow_all" | "deny_all" | "affirming";
@@ -15,7 +16,7 @@ const dec = new TextDecoder();
 
 /** Text of one of the shipped sample policies. */
 export function samplePolicy(name: SamplePolicy): Promise<string> {
-  return Deno.readTextFile(new URL(`./policies/${name}.rego`, import.meta.url));
+  return Promise.resolve(POLICIES[name]!);
 }
 
 export interface PolicyDecision {

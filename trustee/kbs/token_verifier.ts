@@ -51,6 +51,30 @@ export function validateChain(chain: X509Certificate[], anchors: X509Certificate
   return false;
 }
 
+/**
+ * Why a header JWK is not endorsed by `anchors` through its `x5c` chain, or undefined when it is:
+ * the leaf must hold the JWK and the chain must lead to a trusted certificate.
+ */
+export function endorsementFailure(jwk: Jwk, anchors: X509Certificate[], nowMs: number): string | undefined {
+  if (anchors.length === 0) return "the token's header jwk is not endorsed by any trusted certificate";
+  const x5c = (jwk as { x5c?: unknown }).x5c;
+  if (!Array.isArray(x5c) || x5c.length === 0) return "the token's header jwk has no x5c chain";
+  let chain: X509Certificate[];
+  try {
+    chain = x5c.map((c) => new X509Certificate(Uint8Array.fromBase64(String(c))));
+  } catch {
+    return "the x5c chain cannot be parsed";
+  }
+  if (!sameKey(chain[0]!, jwk)) return "the x5c leaf certificate does not hold the header jwk";
+  if (!validateChain(chain, anchors, nowMs)) return "the x5c chain does not lead to a trusted certificate";
+  return undefined;
+}
+
+/** Parses every certificate of a PEM bundle. */
+export function pemCertificates(pem: string): X509Certificate[] {
+  return pemBlocks(pem);
+}
+
 async function loadJwkSet(uri: string): Promise<Jwk[]> {
   let text: string;
   if (/^https?:\/\//.test(uri)) {
@@ -96,17 +120,8 @@ export async function createTokenVerifier(
     if (hjwk) {
       if (trusted.some((k) => k.kty === hjwk.kty && k.x === hjwk.x && k.y === hjwk.y && k.n === hjwk.n)) return hjwk;
       if (config.insecure_header_jwk) return hjwk;
-      if (anchors.length === 0) throw fail("the token's header jwk is not endorsed by any trusted certificate");
-      const x5c = (hjwk as { x5c?: unknown }).x5c;
-      if (!Array.isArray(x5c) || x5c.length === 0) throw fail("the token's header jwk has no x5c chain");
-      let chain: X509Certificate[];
-      try {
-        chain = x5c.map((c) => new X509Certificate(Uint8Array.fromBase64(String(c))));
-      } catch (err) {
-        throw fail("the x5c chain cannot be parsed", err);
-      }
-      if (!sameKey(chain[0]!, hjwk)) throw fail("the x5c leaf certificate does not hold the header jwk");
-      if (!validateChain(chain, anchors, now())) throw fail("the x5c chain does not lead to a trusted certificate");
+      const why = endorsementFailure(hjwk, anchors, now());
+      if (why) throw fail(why);
       return hjwk;
     }
     if (!header.kid) throw fail("the token has neither a header jwk nor a kid");

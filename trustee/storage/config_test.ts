@@ -102,16 +102,11 @@ for (const [when, raw, detail] of BAD) {
   });
 }
 
-Deno.test("parseStorageConfig() reads the upstream example when given parsed TOML", () => {
-  const toml = parseToml(`
-[storage_backend]
-storage_type = "LocalFs"
-[storage_backend.backends.local_fs]
-dir_path = "/opt/confidential-containers/storage"
-`);
-  assert.deepEqual(parseStorageConfig(toml["storage_backend"], "kbs-config.toml"), {
+Deno.test("parseStorageConfig() reads example.toml when given the parsed file", async () => {
+  const toml = parseToml(await Deno.readTextFile(new URL("./example.toml", import.meta.url)));
+  assert.deepEqual(parseStorageConfig(toml["storage_backend"], "example.toml"), {
     type: "LocalFs",
-    dirPath: "/opt/confidential-containers/storage",
+    dirPath: "/opt/confidential-containers/storage/local_fs",
   });
 });
 

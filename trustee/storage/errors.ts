@@ -1,4 +1,4 @@
-import { CodedError } from "../../lib/errors.ts";
+import { CodedError } from "@coco/lib/errors";
 
 /** Stable codes of {@linkcode StorageError}. */
 export type StorageErrorCode = "invalid-namespace" | "invalid-key" | "corrupt" | "io" | "config";

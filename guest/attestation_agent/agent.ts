@@ -1,0 +1,161 @@
+/**
+ * {@linkcode AttestationAgent}: the transport-agnostic core behind the AA's ttrpc API.
+ *
+ * Better than upstream: one {@linkcode KbsClient} (and one TEE key pair) serves every `kbs`
+ * GetToken call, so the token is reused while it is valid instead of re-attesting each time.
+ */
+import { CodedError } from "@coco/lib/errors";
+import { generateTeeKeyPair, teeKeyToPem } from "@coco/lib/jose";
+import { KbsClient } from "@coco/lib/kbs/client";
+import type { Logger } from "@coco/lib/log";
+import type { EvidenceProvider } from "@coco/lib/tee";
+import type { AaConfig } from "./config.ts";
+
+/** Why an AA operation failed; the ttrpc layer maps codes to statuses. */
+export type AaErrorCode = "unknown-token-type" | "not-configured" | "bad-request" | "upstream";
+
+/** An AA operation failure. */
+export class AaError extends CodedError<AaErrorCode> {}
+
+/** Result of ExtendRuntimeMeasurement, named as the proto enum. */
+export type MeasurementResult = "OK" | "NOT_SUPPORTED" | "NOT_ENABLED";
+
+/** Dependencies of the agent. */
+export interface AttestationAgentOptions {
+  attester: EvidenceProvider;
+  config: AaConfig;
+  /** Init-data TOML text sent with every KBS attestation. */
+  initData?: string;
+  logger: Logger;
+  fetch?: typeof fetch;
+}
+
+const enc = new TextEncoder();
+
+/** The AA core. */
+export class AttestationAgent {
+  readonly #opts: AttestationAgentOptions;
+  #kbs: Promise<KbsClient> | undefined;
+
+  constructor(options: AttestationAgentOptions) {
+    this.#opts = options;
+  }
+
+  /** Primary TEE name. */
+  get tee(): string {
+    return this.#opts.attester.tee;
+  }
+
+  /** Additional (device) TEE names. */
+  get additionalTees(): readonly string[] {
+    return this.#opts.attester.additionalTees;
+  }
+
+  /** Evidence JSON bytes with `runtimeData` used verbatim as report data. */
+  async getEvidence(runtimeData: Uint8Array): Promise<Uint8Array> {
+    return enc.encode(JSON.stringify(await this.#opts.attester.primaryEvidence(runtimeData)));
+  }
+
+  /** `{ "<tee>": evidence }` JSON bytes from the devices, empty when there are none. */
+  async getAdditionalEvidence(runtimeData: Uint8Array): Promise<Uint8Array> {
+    return enc.encode(await this.#opts.attester.additionalEvidence(runtimeData));
+  }
+
+  /** A token of `tokenType` (`kbs` or `coco_as`). */
+  async getToken(tokenType: string): Promise<Uint8Array> {
+    switch (tokenType) {
+      case "kbs":
+        return await this.#kbsToken();
+      case "coco_as":
+        return await this.#cocoAsToken();
+      default:
+        throw new AaError(
+          "unknown-token-type",
+          `Cannot get token: unknown TokenType \`${tokenType}\` (expected kbs or coco_as)`,
+        );
+    }
+  }
+
+  /** Runtime measurement; the sample TEE cannot extend registers. */
+  extendRuntimeMeasurement(_domain: string, _operation: string, content: string): MeasurementResult {
+    if (!this.#opts.config.eventlog.enableEventlog) return "NOT_ENABLED";
+    if (content.includes("\n")) {
+      throw new AaError("bad-request", "Cannot extend runtime measurement: Content contains a newline");
+    }
+    return "NOT_SUPPORTED";
+  }
+
+  /** Releases the KBS client. */
+  async close(): Promise<void> {
+    const kbs = this.#kbs;
+    this.#kbs = undefined;
+    if (kbs) (await kbs.catch(() => undefined))?.close();
+  }
+
+  #kbsClient(): Promise<KbsClient> {
+    const cfg = this.#opts.config.tokenConfigs.kbs;
+    if (!cfg) {
+      throw new AaError(
+        "not-configured",
+        "Cannot get kbs token: no [token_configs.kbs] url in the AA config",
+      );
+    }
+    this.#kbs ??= generateTeeKeyPair(cfg.teeKeyAlgorithm).then((teeKey) =>
+      new KbsClient({
+        url: cfg.url,
+        evidence: this.#opts.attester,
+        teeKey,
+        ...(cfg.cert ? { caCert: cfg.cert } : {}),
+        ...(this.#opts.initData !== undefined ? { initData: this.#opts.initData } : {}),
+      })
+    );
+    return this.#kbs;
+  }
+
+  async #kbsToken(): Promise<Uint8Array> {
+    const client = await this.#kbsClient();
+    let token: string;
+    try {
+      token = await client.token();
+    } catch (err) {
+      throw new AaError("upstream", `Cannot get kbs token: ${(err as Error).message}`, { cause: err });
+    }
+    const pem = teeKeyToPem(await client.teeKey());
+    return enc.encode(JSON.stringify({ token, tee_keypair: pem }));
+  }
+
+  async #cocoAsToken(): Promise<Uint8Array> {
+    const cfg = this.#opts.config.tokenConfigs.cocoAs;
+    if (!cfg) {
+      throw new AaError(
+        "not-configured",
+        "Cannot get coco_as token: no [token_configs.coco_as] url in the AA config",
+      );
+    }
+    const evidence = JSON.stringify(await this.#opts.attester.primaryEvidence(new Uint8Array()));
+    const body = {
+      verification_requests: [{
+        tee: this.tee,
+        evidence: enc.encode(evidence).toBase64({ alphabet: "base64url", omitPadding: true }),
+      }],
+      policy_ids: [],
+    };
+    const url = `${cfg.url}/attestation`;
+    let res: Response;
+    try {
+      res = await (this.#opts.fetch ?? fetch)(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(60_000),
+      });
+    } catch (err) {
+      throw new AaError("upstream", `Cannot reach attestation service ${url}: ${(err as Error).message}`);
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      throw new AaError("upstream", `Cannot get coco_as token from ${url}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+    }
+    return enc.encode(text);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The `attestation_agent.AttestationAgentService` ttrpc binding of {@linkcode AttestationAgent}.
+ * AA errors are mapped to ttrpc statuses here and only here.
+ */
+import { aa } from "@coco/lib/proto";
+import { Code, TtrpcError, type TtrpcServer } from "@coco/lib/ttrpc";
+import { AaError, type AaErrorCode, type AttestationAgent } from "./agent.ts";
+
+const STATUS: Record<AaErrorCode, number> = {
+  "unknown-token-type": Code.INVALID_ARGUMENT,
+  "bad-request": Code.INVALID_ARGUMENT,
+  "not-configured": Code.FAILED_PRECONDITION,
+  "upstream": Code.INTERNAL,
+};
+
+async function mapped<T>(run: () => Promise<T> | T): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof AaError) throw new TtrpcError(STATUS[err.code], err.message, { cause: err });
+    throw err;
+  }
+}
+
+/** Registers the AA service of `agent` on `server`. */
+export function registerAttestationAgent(server: TtrpcServer, agent: AttestationAgent): TtrpcServer {
+  return server.registerService(aa.AttestationAgentService, {
+    getEvidence: (req) => mapped(async () => ({ Evidence: await agent.getEvidence(req.RuntimeData) })),
+    getAdditionalEvidence: (req) =>
+      mapped(async () => ({ Evidence: await agent.getAdditionalEvidence(req.RuntimeData) })),
+    getToken: (req) => mapped(async () => ({ Token: await agent.getToken(req.TokenType) })),
+    extendRuntimeMeasurement: (req) =>
+      mapped(() => ({
+        Result: aa.RuntimeMeasurementResult[
+          agent.extendRuntimeMeasurement(req.Domain, req.Operation, req.Content)
+        ],
+      })),
+    bindInitData: () => {
+      throw new TtrpcError(
+        Code.UNIMPLEMENTED,
+        "BindInitData is not implemented: bind init-data at start-up with --initdata-toml",
+      );
+    },
+    getTeeType: () => ({ tee: agent.tee }),
+    getAdditionalTees: () => ({ additionalTees: [...agent.additionalTees] }),
+  });
+}
