@@ -6,7 +6,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { createLogger, type Logger } from "@coco/lib/log";
 import { generateAdminKeyPair, mintAdminToken } from "./admin/mod.ts";
-import { loadKbsConfig, parseKbsConfig, type KbsConfig } from "./kbs/config.ts";
+import { type KbsConfig, loadKbsConfig, parseKbsConfig } from "./kbs/config.ts";
 import { serveKbs } from "./kbs/server.ts";
 import { samplePolicy } from "./kbs/resource_policy.ts";
 
@@ -32,18 +32,30 @@ async function defaultConfig(home: string, socket: string, logger: Logger): Prom
     const pair = await generateAdminKeyPair();
     await Deno.writeTextFile(keyFile, pair.privateKeyPem, { mode: 0o600 });
     await Deno.writeTextFile(pubFile, pair.publicKeyPem);
-    const token = await mintAdminToken(pair.privateKeyPem, { role: "admin", issuer: "trustee", ttlSeconds: 3650 * 86400 });
+    const token = await mintAdminToken(pair.privateKeyPem, {
+      role: "admin",
+      issuer: "trustee",
+      ttlSeconds: 3650 * 86400,
+    });
     await Deno.writeTextFile(`${home}/admin-token`, token + "\n", { mode: 0o600 });
   }
-  logger.info("no config given: using the local data directory", { home, adminToken: `${home}/admin-token` });
+  logger.info("no config given: using the local data directory", {
+    home,
+    adminToken: `${home}/admin-token`,
+  });
   return parseKbsConfig({
     http_server: { sockets: [socket], insecure_http: true },
     admin: {
       authorization_mode: "AuthenticatedAuthorization",
-      authentication: { bearer_jwt: { identity_providers: [{ issuer: "trustee", public_key_uri: pubFile }] } },
+      authentication: {
+        bearer_jwt: { identity_providers: [{ issuer: "trustee", public_key_uri: pubFile }] },
+      },
       authorization: { regex_acl: { acls: [{ role: "admin", allowed_endpoints: "^/kbs/.+$" }] } },
     },
-    storage_backend: { storage_type: "LocalFs", backends: { local_fs: { dir_path: `${home}/storage` } } },
+    storage_backend: {
+      storage_type: "LocalFs",
+      backends: { local_fs: { dir_path: `${home}/storage` } },
+    },
   }, "(built-in default config)");
 }
 
@@ -51,7 +63,10 @@ export function serveCommand(): Command {
   return new Command("serve")
     .description("run the trustee (KBS + attestation service + RVPS)")
     .option("-c, --config <file>", "kbs-config.toml (upstream format)")
-    .option("--home <dir>", "data directory when no config is given (default $TRUSTEE_HOME or ~/.trustee)")
+    .option(
+      "--home <dir>",
+      "data directory when no config is given (default $TRUSTEE_HOME or ~/.trustee)",
+    )
     .option("--socket <host:port>", "listen address when no config is given", "127.0.0.1:8080")
     .option("--allow-all", "replace the resource policy with allow_all (testing only)")
     .action(async (opts) => {

@@ -99,12 +99,13 @@ async function verify(jws: string, deps: UnsealDeps): Promise<Uint8Array> {
   } catch (err) {
     return fail("bad-key", `verification key \`${kid}\` is not a P-256 public JWK`, err);
   }
+  const signature = b64u(s, "JWS signature");
   const ok = await crypto.subtle.verify(
     { name: "ECDSA", hash: "SHA-256" },
     key,
-    b64u(s, "JWS signature"),
+    signature,
     new TextEncoder().encode(`${h}.${p}`),
-  );
+  ).catch(() => false);
   if (!ok) fail("bad-signature", `signature does not verify with key \`${kid}\``);
   return b64u(p, "JWS payload");
 }

@@ -4,7 +4,7 @@
  */
 import { SignJWT } from "jose";
 import type { JsonValue } from "@coco/lib/json";
-import { type TrustVector, statusOf } from "./trust_vector.ts";
+import { statusOf, type TrustVector } from "./trust_vector.ts";
 import type { TokenSigner } from "./signer.ts";
 
 export interface TokenBrokerConfig {
@@ -70,6 +70,10 @@ export function earClaims(
 /** Signs claims as an ES256 JWT with header `{typ, alg, jwk}`. */
 export function signEar(signer: TokenSigner, claims: Record<string, JsonValue>): Promise<string> {
   return new SignJWT(claims)
-    .setProtectedHeader({ typ: "JWT", alg: "ES256", jwk: signer.jwk as unknown as Record<string, string> })
+    .setProtectedHeader({
+      typ: "JWT",
+      alg: "ES256",
+      jwk: signer.jwk as unknown as Record<string, string>,
+    })
     .sign(signer.privateKey);
 }

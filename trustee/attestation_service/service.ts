@@ -17,7 +17,8 @@ import type { TokenSigner } from "./signer.ts";
 import { isTrustClaim, type TrustVector } from "./trust_vector.ts";
 import { POLICIES } from "./policies/embedded.ts";
 
-export class AttestationError extends CodedError<"verify" | "policy" | "init-data" | "bad-request"> {}
+export class AttestationError
+  extends CodedError<"verify" | "policy" | "init-data" | "bad-request"> {}
 
 /** One piece of evidence to verify. */
 export interface VerificationRequest {
@@ -70,7 +71,9 @@ export class AttestationService {
   }
 
   async listPolicies(): Promise<string[]> {
-    return (await this.#deps.policies.list()).filter((k) => k.endsWith(".rego")).map((k) => k.slice(0, -5));
+    return (await this.#deps.policies.list()).filter((k) => k.endsWith(".rego")).map((k) =>
+      k.slice(0, -5)
+    );
   }
 
   /** The JWKS of the token signer. */
@@ -79,9 +82,14 @@ export class AttestationService {
   }
 
   /** Verifies every request and returns a signed EAR token. */
-  async evaluate(requests: VerificationRequest[], policyIds: string[] = ["default"]): Promise<string> {
+  async evaluate(
+    requests: VerificationRequest[],
+    policyIds: string[] = ["default"],
+  ): Promise<string> {
     const policyId = policyIds[0] ?? "default";
-    if (policyIds.length > 1) this.#deps.logger.warn("only the first policy id is used", { policyIds });
+    if (policyIds.length > 1) {
+      this.#deps.logger.warn("only the first policy id is used", { policyIds });
+    }
     const counters = new Map<string, number>();
     const appraisals: Appraisal[] = [];
     const rv = await this.#deps.rvps.snapshot();
@@ -89,7 +97,11 @@ export class AttestationService {
       for (const annotated of await this.#verify(req)) {
         const index = counters.get(annotated.teeClass) ?? 0;
         counters.set(annotated.teeClass, index + 1);
-        const appraised = await this.#appraise(`${policyId}_${annotated.teeClass}`, annotated.evidence, rv);
+        const appraised = await this.#appraise(
+          `${policyId}_${annotated.teeClass}`,
+          annotated.evidence,
+          rv,
+        );
         appraisals.push({
           submod: `${annotated.teeClass}${index}`,
           policyId,
@@ -131,7 +143,9 @@ export class AttestationService {
         ...(initHash ? { initDataHash: initHash } : {}),
       });
     } catch (err) {
-      if (err instanceof VerifierError) throw new AttestationError("verify", err.message, { cause: err });
+      if (err instanceof VerifierError) {
+        throw new AttestationError("verify", err.message, { cause: err });
+      }
       throw err;
     }
     return verified.map(({ claims, teeClass }) => {
@@ -152,36 +166,67 @@ export class AttestationService {
   async #appraise(policyId: string, input: Record<string, JsonValue>, rv: Map<string, JsonValue>) {
     const bytes = await this.#deps.policies.get(`${policyId}.rego`);
     if (!bytes) {
-      throw new AttestationError("policy", `Cannot appraise evidence: no attestation policy \`${policyId}\``);
+      throw new AttestationError(
+        "policy",
+        `Cannot appraise evidence: no attestation policy \`${policyId}\``,
+      );
     }
     const policy = this.engine.load(dec.decode(bytes), `${policyId}.rego`);
-    const claims = policy.evaluate("data.policy.trust_claims", { input, referenceValues: rv }).value;
+    const claims =
+      policy.evaluate("data.policy.trust_claims", { input, referenceValues: rv }).value;
     const trustVector: TrustVector = {};
     if (claims !== undefined) {
       if (!isJsonObject(claims) || Object.keys(claims).length === 0) {
-        throw new AttestationError("policy", `Cannot appraise evidence: ${policyId} trust_claims must be a non-empty object`);
+        throw new AttestationError(
+          "policy",
+          `Cannot appraise evidence: ${policyId} trust_claims must be a non-empty object`,
+        );
       }
       for (const [name, v] of Object.entries(claims)) {
         if (!isTrustClaim(name)) {
-          throw new AttestationError("policy", `Cannot appraise evidence: ${policyId} sets unknown trust claim \`${name}\``);
+          throw new AttestationError(
+            "policy",
+            `Cannot appraise evidence: ${policyId} sets unknown trust claim \`${name}\``,
+          );
         }
         if (typeof v !== "number" || !Number.isInteger(v) || v < -128 || v > 127) {
-          throw new AttestationError("policy", `Cannot appraise evidence: ${policyId} trust claim ${name} must be an 8-bit integer`);
+          throw new AttestationError(
+            "policy",
+            `Cannot appraise evidence: ${policyId} trust claim ${name} must be an 8-bit integer`,
+          );
         }
         trustVector[name] = v;
       }
     } else {
-      for (const name of ["instance-identity", "configuration", "executables", "file-system", "hardware", "runtime-opaque", "storage-opaque", "sourced-data"] as const) {
+      for (
+        const name of [
+          "instance-identity",
+          "configuration",
+          "executables",
+          "file-system",
+          "hardware",
+          "runtime-opaque",
+          "storage-opaque",
+          "sourced-data",
+        ] as const
+      ) {
         trustVector[name] = 0;
       }
     }
-    const extRaw = policy.evaluate("data.policy.extensions", { input, referenceValues: rv }).value ?? [];
+    const extRaw =
+      policy.evaluate("data.policy.extensions", { input, referenceValues: rv }).value ?? [];
     if (!Array.isArray(extRaw)) {
-      throw new AttestationError("policy", `Cannot appraise evidence: ${policyId} extensions must be an array`);
+      throw new AttestationError(
+        "policy",
+        `Cannot appraise evidence: ${policyId} extensions must be an array`,
+      );
     }
     const extensions = extRaw.map((e) => {
       if (!isJsonObject(e) || typeof e.name !== "string") {
-        throw new AttestationError("policy", `Cannot appraise evidence: ${policyId} extension needs a string name`);
+        throw new AttestationError(
+          "policy",
+          `Cannot appraise evidence: ${policyId} extension needs a string name`,
+        );
       }
       return { name: e.name, value: (e.value ?? null) as JsonValue };
     });

@@ -38,33 +38,61 @@ export function pemCertificatesToX5c(pem: string): string[] {
 /** Loads the configured signer, or makes an ephemeral one when no key is configured. */
 export async function loadSigner(config: SignerConfig | undefined): Promise<TokenSigner> {
   if (!config?.key_path) {
-    const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+    const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ]);
     const pub = await crypto.subtle.exportKey("jwk", pair.publicKey);
-    return { privateKey: pair.privateKey, jwk: { alg: "ES256", kty: "EC", crv: "P-256", x: pub.x!, y: pub.y! } };
+    return {
+      privateKey: pair.privateKey,
+      jwk: { alg: "ES256", kty: "EC", crv: "P-256", x: pub.x!, y: pub.y! },
+    };
   }
   let jwk: JsonWebKey;
   try {
-    jwk = createPrivateKey(await Deno.readTextFile(config.key_path)).export({ format: "jwk" }) as JsonWebKey;
+    jwk = createPrivateKey(await Deno.readTextFile(config.key_path)).export({
+      format: "jwk",
+    }) as JsonWebKey;
   } catch (err) {
-    throw new SignerError("bad-key", `Cannot load token signing key ${config.key_path}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new SignerError(
+      "bad-key",
+      `Cannot load token signing key ${config.key_path}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   if (jwk.kty !== "EC" || jwk.crv !== "P-256") {
-    throw new SignerError("bad-key", `Cannot load token signing key ${config.key_path}: it must be an EC P-256 key`);
+    throw new SignerError(
+      "bad-key",
+      `Cannot load token signing key ${config.key_path}: it must be an EC P-256 key`,
+    );
   }
-  const privateKey = await crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  const privateKey = await crypto.subtle.importKey(
+    "jwk",
+    jwk,
+    { name: "ECDSA", namedCurve: "P-256" },
+    false,
+    ["sign"],
+  );
   const out: SignerJwk = { alg: "ES256", kty: "EC", crv: "P-256", x: jwk.x!, y: jwk.y! };
   if (config.cert_path) {
     try {
       out.x5c = pemCertificatesToX5c(await Deno.readTextFile(config.cert_path));
     } catch (err) {
-      throw new SignerError("bad-cert", `Cannot load token certificate chain ${config.cert_path}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new SignerError(
+        "bad-cert",
+        `Cannot load token certificate chain ${config.cert_path}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
     if (out.x5c.length === 0) {
-      throw new SignerError("bad-cert", `Cannot load token certificate chain ${config.cert_path}: no certificate in it`);
+      throw new SignerError(
+        "bad-cert",
+        `Cannot load token certificate chain ${config.cert_path}: no certificate in it`,
+      );
     }
   }
   if (config.cert_url) out.x5u = config.cert_url;

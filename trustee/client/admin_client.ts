@@ -21,7 +21,12 @@ export class AdminClient {
     this.#http?.close();
   }
 
-  async request(method: string, path: string, body?: BodyInit, contentType = "application/json"): Promise<Response> {
+  async request(
+    method: string,
+    path: string,
+    body?: BodyInit,
+    contentType = "application/json",
+  ): Promise<Response> {
     const headers: Record<string, string> = {};
     if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
     if (body !== undefined) headers["Content-Type"] = contentType;
@@ -43,7 +48,12 @@ export class AdminClient {
   }
 
   async setResource(path: string, bytes: Uint8Array): Promise<void> {
-    await (await this.request("POST", `/kbs/v0/resource/${path}`, bytes as Uint8Array<ArrayBuffer>, "application/octet-stream")).body?.cancel();
+    await (await this.request(
+      "POST",
+      `/kbs/v0/resource/${path}`,
+      bytes as Uint8Array<ArrayBuffer>,
+      "application/octet-stream",
+    )).body?.cancel();
   }
 
   async deleteResource(path: string): Promise<void> {
@@ -51,12 +61,19 @@ export class AdminClient {
   }
 
   async setResourcePolicy(text: string): Promise<void> {
-    const policy = new TextEncoder().encode(text).toBase64({ alphabet: "base64url", omitPadding: true });
-    await (await this.request("POST", "/kbs/v0/resource-policy", JSON.stringify({ policy }))).body?.cancel();
+    const policy = new TextEncoder().encode(text).toBase64({
+      alphabet: "base64url",
+      omitPadding: true,
+    });
+    await (await this.request("POST", "/kbs/v0/resource-policy", JSON.stringify({ policy }))).body
+      ?.cancel();
   }
 
   async setAttestationPolicy(id: string, text: string): Promise<void> {
-    const policy = new TextEncoder().encode(text).toBase64({ alphabet: "base64url", omitPadding: true });
+    const policy = new TextEncoder().encode(text).toBase64({
+      alphabet: "base64url",
+      omitPadding: true,
+    });
     const body = JSON.stringify({ policy_id: id, policy, type: "rego" });
     await (await this.request("POST", "/kbs/v0/attestation-policy", body)).body?.cancel();
   }

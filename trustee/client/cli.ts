@@ -10,7 +10,9 @@ import { AdminClient } from "./admin_client.ts";
 import { samplePolicy } from "../kbs/resource_policy.ts";
 
 async function adminToken(file: string | undefined): Promise<string | undefined> {
-  const candidates = file ? [file] : ["./kbs/config/docker-compose/admin-token", `${Deno.env.get("HOME")}/.trustee/admin-token`];
+  const candidates = file
+    ? [file]
+    : ["./kbs/config/docker-compose/admin-token", `${Deno.env.get("HOME")}/.trustee/admin-token`];
   for (const f of candidates) {
     try {
       return (await Deno.readTextFile(f)).trim();
@@ -35,15 +37,22 @@ export function clientCommand(): Command {
     const f = client.opts().certFile;
     return f ? await Deno.readTextFile(f) : undefined;
   };
-  const guest = async (opts: { teeKeyFile?: string; sample?: boolean; sampleDevice?: boolean }, initData?: string) => {
+  const guest = async (
+    opts: { teeKeyFile?: string; sample?: boolean; sampleDevice?: boolean },
+    initData?: string,
+  ) => {
     if (!opts.sample) {
-      throw new Error("no hardware attester is available in `trustee client`; pass --sample to use the sample TEE (development only)");
+      throw new Error(
+        "no hardware attester is available in `trustee client`; pass --sample to use the sample TEE (development only)",
+      );
     }
     const ca = await caCert();
     return new KbsClient({
       url: client.opts().url,
       evidence: sampleEvidenceProvider({ withDevice: opts.sampleDevice ?? false }),
-      ...(opts.teeKeyFile ? { teeKey: await teeKeyFromPem(await Deno.readTextFile(opts.teeKeyFile)) } : {}),
+      ...(opts.teeKeyFile
+        ? { teeKey: await teeKeyFromPem(await Deno.readTextFile(opts.teeKeyFile)) }
+        : {}),
       ...(initData !== undefined ? { initData } : {}),
       ...(ca ? { caCert: ca } : {}),
     });
@@ -78,10 +87,20 @@ export function clientCommand(): Command {
         const { decryptResource, parseFlattenedJwe } = await import("@coco/lib/jose");
         const key = await teeKeyFromPem(await Deno.readTextFile(opts.teeKeyFile));
         const token = (await Deno.readTextFile(opts.attestationToken)).trim();
-        const admin = new AdminClient({ url: client.opts().url, token, ...(await caCert() ? { caCert: (await caCert())! } : {}) });
+        const admin = new AdminClient({
+          url: client.opts().url,
+          token,
+          ...(await caCert() ? { caCert: (await caCert())! } : {}),
+        });
         try {
           const res = await admin.request("GET", `/kbs/v0/resource/${opts.path}`);
-          out((await decryptResource(parseFlattenedJwe(await res.json()), key.privateKey, key.privateJwk)).toBase64());
+          out(
+            (await decryptResource(
+              parseFlattenedJwe(await res.json()),
+              key.privateKey,
+              key.privateJwk,
+            )).toBase64(),
+          );
         } finally {
           admin.close();
         }
@@ -101,7 +120,11 @@ export function clientCommand(): Command {
   const admin = async () => {
     const ca = await caCert();
     const token = await adminToken(config.opts().adminTokenFile);
-    return new AdminClient({ url: client.opts().url, ...(token ? { token } : {}), ...(ca ? { caCert: ca } : {}) });
+    return new AdminClient({
+      url: client.opts().url,
+      ...(token ? { token } : {}),
+      ...(ca ? { caCert: ca } : {}),
+    });
   };
   const withAdmin = async (f: (a: AdminClient) => Promise<void>) => {
     const a = await admin();
@@ -115,7 +138,9 @@ export function clientCommand(): Command {
   config.command("set-resource")
     .requiredOption("--path <repo/type/tag>")
     .requiredOption("--resource-file <file>")
-    .action((o) => withAdmin(async (a) => a.setResource(o.path, await Deno.readFile(o.resourceFile))));
+    .action((o) =>
+      withAdmin(async (a) => a.setResource(o.path, await Deno.readFile(o.resourceFile)))
+    );
   config.command("delete-resource")
     .requiredOption("--path <repo/type/tag>")
     .action((o) => withAdmin((a) => a.deleteResource(o.path)));
@@ -127,11 +152,16 @@ export function clientCommand(): Command {
     .option("--default")
     .action((o) =>
       withAdmin(async (a) => {
-        const chosen = [o.policyFile, o.allowAll, o.denyAll, o.affirming, o.default].filter(Boolean).length;
-        if (chosen !== 1) throw new Error("give exactly one of --policy-file, --allow-all, --deny-all, --affirming, --default");
-        const text = o.policyFile
-          ? await Deno.readTextFile(o.policyFile)
-          : await samplePolicy(o.allowAll ? "allow_all" : o.denyAll ? "deny_all" : o.affirming ? "affirming" : "default");
+        const chosen =
+          [o.policyFile, o.allowAll, o.denyAll, o.affirming, o.default].filter(Boolean).length;
+        if (chosen !== 1) {
+          throw new Error(
+            "give exactly one of --policy-file, --allow-all, --deny-all, --affirming, --default",
+          );
+        }
+        const text = o.policyFile ? await Deno.readTextFile(o.policyFile) : await samplePolicy(
+          o.allowAll ? "allow_all" : o.denyAll ? "deny_all" : o.affirming ? "affirming" : "default",
+        );
         await a.setResourcePolicy(text);
       })
     );
@@ -139,7 +169,9 @@ export function clientCommand(): Command {
     .requiredOption("--policy-file <file>")
     .option("--type <type>", "policy type", "rego")
     .option("--id <id>", "policy id", "default_cpu")
-    .action((o) => withAdmin(async (a) => a.setAttestationPolicy(o.id, await Deno.readTextFile(o.policyFile))));
+    .action((o) =>
+      withAdmin(async (a) => a.setAttestationPolicy(o.id, await Deno.readTextFile(o.policyFile)))
+    );
   config.command("set-sample-reference-value")
     .argument("<name>")
     .argument("<value>")
@@ -153,7 +185,9 @@ export function clientCommand(): Command {
           v = Number(value);
           if (!Number.isInteger(v)) throw new Error(`--as-integer: ${value} is not an integer`);
         } else if (o.asBool) {
-          if (value !== "true" && value !== "false") throw new Error(`--as-bool: ${value} is not true or false`);
+          if (value !== "true" && value !== "false") {
+            throw new Error(`--as-bool: ${value} is not true or false`);
+          }
           v = value === "true";
         }
         await a.setSampleReferenceValue(name, o.asSingleValue ? v : [v]);

@@ -10,13 +10,19 @@ import { createKbs, type Kbs } from "./server.ts";
 export interface TestKbs {
   kbs: Kbs;
   adminToken: string;
-  call(method: string, path: string, init?: { body?: string | Uint8Array; headers?: Record<string, string> }): Promise<Response>;
+  call(
+    method: string,
+    path: string,
+    init?: { body?: string | Uint8Array; headers?: Record<string, string> },
+  ): Promise<Response>;
   dir: string;
   close(): Promise<void>;
 }
 
 /** A KBS with bearer-JWT admin auth, Memory storage, and a pinned clock. */
-export async function testKbs(options: { now?: () => number; payloadMiB?: number } = {}): Promise<TestKbs> {
+export async function testKbs(
+  options: { now?: () => number; payloadMiB?: number } = {},
+): Promise<TestKbs> {
   const dir = await Deno.makeTempDir({ prefix: "kbs-test-" });
   const pair = await generateAdminKeyPair();
   await Deno.writeTextFile(`${dir}/admin.pub`, pair.publicKeyPem);
@@ -24,19 +30,33 @@ export async function testKbs(options: { now?: () => number; payloadMiB?: number
     http_server: { insecure_http: true, payload_request_size: options.payloadMiB ?? 2 },
     admin: {
       authorization_mode: "AuthenticatedAuthorization",
-      authentication: { bearer_jwt: { identity_providers: [{ issuer: "test", public_key_uri: `${dir}/admin.pub` }] } },
+      authentication: {
+        bearer_jwt: {
+          identity_providers: [{ issuer: "test", public_key_uri: `${dir}/admin.pub` }],
+        },
+      },
       authorization: { regex_acl: { acls: [{ role: "admin", allowed_endpoints: "^/kbs/.+$" }] } },
     },
   }, "test.toml");
   const kbs = await createKbs(config, nullLogger, options.now);
-  const adminToken = await mintAdminToken(pair.privateKeyPem, { role: "admin", issuer: "test", ttlSeconds: 3600 });
+  const adminToken = await mintAdminToken(pair.privateKeyPem, {
+    role: "admin",
+    issuer: "test",
+    ttlSeconds: 3600,
+  });
   return {
     kbs,
     adminToken,
     dir,
     async call(method, path, init = {}) {
-      const body = init.body === undefined ? null : typeof init.body === "string" ? init.body : init.body as Uint8Array<ArrayBuffer>;
-      return await kbs.fetch(new Request(`http://kbs.test${path}`, { method, headers: init.headers ?? {}, body }));
+      const body = init.body === undefined
+        ? null
+        : typeof init.body === "string"
+        ? init.body
+        : init.body as Uint8Array<ArrayBuffer>;
+      return await kbs.fetch(
+        new Request(`http://kbs.test${path}`, { method, headers: init.headers ?? {}, body }),
+      );
     },
     async close() {
       await kbs.close();
@@ -79,7 +99,10 @@ export async function auth(t: TestKbs, tee = "sample"): Promise<Handshake> {
 /** A full handshake; returns the token and the cookie. */
 export async function attest(t: TestKbs): Promise<Handshake & { token: string }> {
   const h = await auth(t);
-  const res = await t.call("POST", "/kbs/v0/attest", { body: h.attestBody(), headers: { Cookie: h.cookie } });
+  const res = await t.call("POST", "/kbs/v0/attest", {
+    body: h.attestBody(),
+    headers: { Cookie: h.cookie },
+  });
   if (res.status !== 200) throw new Error(`attest failed: ${res.status} ${await res.text()}`);
   return { ...h, token: (await res.json()).token };
 }

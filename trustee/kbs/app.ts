@@ -26,7 +26,10 @@ export function createKbsApp(deps: KbsDeps): Hono {
     bodyLimit({
       maxSize: limit,
       onError: () => {
-        throw new KbsError("PayloadTooLarge", `Request body is larger than ${limit} bytes (http_server.payload_request_size)`);
+        throw new KbsError(
+          "PayloadTooLarge",
+          `Request body is larger than ${limit} bytes (http_server.payload_request_size)`,
+        );
       },
     }),
   );
@@ -49,7 +52,10 @@ export function createKbsApp(deps: KbsDeps): Hono {
   });
 
   app.notFound((c) =>
-    c.json({ type: `${ERROR_TYPE_PREFIX}InvalidRequestPath`, detail: `Invalid request path ${c.req.path}` }, 404)
+    c.json({
+      type: `${ERROR_TYPE_PREFIX}InvalidRequestPath`,
+      detail: `Invalid request path ${c.req.path}`,
+    }, 404)
   );
   app.onError((err, c) => {
     let kbs: KbsError;
@@ -59,10 +65,20 @@ export function createKbsApp(deps: KbsDeps): Hono {
     } else {
       const requestId = crypto.randomUUID();
       deps.logger.error("internal error", { requestId, path: c.req.path, error: err });
-      kbs = new KbsError("InternalError", `Internal error (request id ${requestId}; see the KBS log)`, { cause: err });
+      kbs = new KbsError(
+        "InternalError",
+        `Internal error (request id ${requestId}; see the KBS log)`,
+        { cause: err },
+      );
     }
     const status = kbsErrorStatus(kbs.code);
-    if (status !== 500) deps.logger.debug("request failed", { path: c.req.path, code: kbs.code, detail: kbs.message });
+    if (status !== 500) {
+      deps.logger.debug("request failed", {
+        path: c.req.path,
+        code: kbs.code,
+        detail: kbs.message,
+      });
+    }
     return c.json({ type: `${ERROR_TYPE_PREFIX}${kbs.code}`, detail: kbs.message }, status);
   });
   return app;

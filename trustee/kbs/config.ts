@@ -55,8 +55,12 @@ function section(root: Record<string, unknown>, key: string): Record<string, unk
 
 function parseHttpServer(raw: Record<string, unknown>): HttpServerConfig {
   const out: HttpServerConfig = {
-    sockets: raw.sockets === undefined ? ["127.0.0.1:8080"] : strArray(raw.sockets, "http_server.sockets"),
-    insecure_http: raw.insecure_http === undefined ? false : bool(raw.insecure_http, "http_server.insecure_http"),
+    sockets: raw.sockets === undefined
+      ? ["127.0.0.1:8080"]
+      : strArray(raw.sockets, "http_server.sockets"),
+    insecure_http: raw.insecure_http === undefined
+      ? false
+      : bool(raw.insecure_http, "http_server.insecure_http"),
     payload_request_size: raw.payload_request_size === undefined
       ? 2
       : num(raw.payload_request_size, "http_server.payload_request_size"),
@@ -66,13 +70,16 @@ function parseHttpServer(raw: Record<string, unknown>): HttpServerConfig {
   if (key !== undefined) out.private_key = key;
   if (cert !== undefined) out.certificate = cert;
   for (const s of out.sockets) {
-    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(s)) throw new TypeError(`http_server.sockets: \`${s}\` is not host:port`);
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(s)) {
+      throw new TypeError(`http_server.sockets: \`${s}\` is not host:port`);
+    }
   }
   return out;
 }
 
 function parseToken(raw: Record<string, unknown>): AttestationTokenConfig {
-  const list = (k: string) => raw[k] === undefined ? [] : strArray(raw[k], `attestation_token.${k}`);
+  const list = (k: string) =>
+    raw[k] === undefined ? [] : strArray(raw[k], `attestation_token.${k}`);
   return {
     trusted_certs_paths: list("trusted_certs_paths"),
     trusted_jwk_sets: list("trusted_jwk_sets"),
@@ -83,14 +90,18 @@ function parseToken(raw: Record<string, unknown>): AttestationTokenConfig {
   };
 }
 
-function parseBroker(raw: Record<string, unknown>): { broker: TokenBrokerConfig; signer?: SignerConfig } {
+function parseBroker(
+  raw: Record<string, unknown>,
+): { broker: TokenBrokerConfig; signer?: SignerConfig } {
   const b = { ...DEFAULT_TOKEN_BROKER };
   const p = "attestation_service.attestation_token_broker";
   if (raw.duration_min !== undefined) b.duration_min = num(raw.duration_min, `${p}.duration_min`);
   for (const k of ["issuer_name", "developer_name", "build_name", "profile_name"] as const) {
     if (raw[k] !== undefined) b[k] = str(raw[k], `${p}.${k}`);
   }
-  if (raw.verbose_token !== undefined) b.verbose_token = bool(raw.verbose_token, `${p}.verbose_token`);
+  if (raw.verbose_token !== undefined) {
+    b.verbose_token = bool(raw.verbose_token, `${p}.verbose_token`);
+  }
   if (raw.signer === undefined) return { broker: b };
   const s = obj(raw.signer, `${p}.signer`);
   const signer: SignerConfig = {};
@@ -104,19 +115,29 @@ function parseBroker(raw: Record<string, unknown>): { broker: TokenBrokerConfig;
 }
 
 function parseAs(raw: Record<string, unknown>): BuiltinAsConfig {
-  const type = raw.type === undefined ? "coco_as_builtin" : str(raw.type, "attestation_service.type");
+  const type = raw.type === undefined
+    ? "coco_as_builtin"
+    : str(raw.type, "attestation_service.type");
   if (type !== "coco_as_builtin" && type !== "CoCoASBuiltIn") {
     throw new TypeError(
       `attestation_service.type \`${type}\` is not supported by this trustee (only coco_as_builtin; the attestation service is built in)`,
     );
   }
-  const rvps = raw.rvps_config === undefined ? {} : obj(raw.rvps_config, "attestation_service.rvps_config");
+  const rvps = raw.rvps_config === undefined
+    ? {}
+    : obj(raw.rvps_config, "attestation_service.rvps_config");
   if (rvps.type !== undefined && rvps.type !== "BuiltIn") {
-    throw new TypeError(`attestation_service.rvps_config.type \`${String(rvps.type)}\` is not supported (only BuiltIn)`);
+    throw new TypeError(
+      `attestation_service.rvps_config.type \`${
+        String(rvps.type)
+      }\` is not supported (only BuiltIn)`,
+    );
   }
   const broker = raw.attestation_token_broker === undefined
     ? { broker: { ...DEFAULT_TOKEN_BROKER } }
-    : parseBroker(obj(raw.attestation_token_broker, "attestation_service.attestation_token_broker"));
+    : parseBroker(
+      obj(raw.attestation_token_broker, "attestation_service.attestation_token_broker"),
+    );
   const out: BuiltinAsConfig = {
     type: "coco_as_builtin",
     timeout: raw.timeout === undefined ? 5 : num(raw.timeout, "attestation_service.timeout"),
@@ -133,9 +154,13 @@ function parsePlugins(raw: unknown): PluginConfig[] {
     const o = obj(p, `plugins[${i}]`);
     const name = str(o.name, `plugins[${i}].name`);
     if (name === "resource" || name === "ResourceStorage") {
-      const backend = o.storage_backend_type === undefined ? "kvstorage" : str(o.storage_backend_type, `plugins[${i}].storage_backend_type`);
+      const backend = o.storage_backend_type === undefined
+        ? "kvstorage"
+        : str(o.storage_backend_type, `plugins[${i}].storage_backend_type`);
       if (backend !== "kvstorage") {
-        throw new TypeError(`plugins[${i}].storage_backend_type \`${backend}\` is not supported yet (only kvstorage)`);
+        throw new TypeError(
+          `plugins[${i}].storage_backend_type \`${backend}\` is not supported yet (only kvstorage)`,
+        );
       }
       return { name: "resource", storage_backend_type: "kvstorage" };
     }
@@ -149,13 +174,17 @@ export function parseKbsConfig(raw: unknown, file: string): KbsConfig {
   return inConfig(file, () => {
     const root = obj(raw, "config");
     for (const required of ["http_server", "admin"]) {
-      if (!isJsonObject(root[required])) throw new TypeError(`missing required section [${required}]`);
+      if (!isJsonObject(root[required])) {
+        throw new TypeError(`missing required section [${required}]`);
+      }
     }
     const storage = parseStorageConfig(root.storage_backend ?? {}, file);
     let session = storage;
     if (root.session_storage_type !== undefined) {
       const st = str(root.session_storage_type, "session_storage_type");
-      const backends = isJsonObject(root.storage_backend) ? root.storage_backend.backends : undefined;
+      const backends = isJsonObject(root.storage_backend)
+        ? root.storage_backend.backends
+        : undefined;
       session = parseStorageConfig({ storage_type: st, ...(backends ? { backends } : {}) }, file);
     }
     return {

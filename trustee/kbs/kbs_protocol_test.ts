@@ -14,7 +14,10 @@ interface Ear {
     "ear.status": string;
     "ear.trustworthiness-vector": Record<string, number>;
     "ear.appraisal-policy-id": string;
-    "ear.veraison.annotated-evidence": { runtime_data_claims: Record<string, unknown>; sample: { svn: string } };
+    "ear.veraison.annotated-evidence": {
+      runtime_data_claims: Record<string, unknown>;
+      sample: { svn: string };
+    };
   }>;
 }
 
@@ -25,16 +28,21 @@ async function expectError(res: Response, status: number, code: string, detail?:
   if (detail) assert.match(body.detail, detail);
 }
 
-Deno.test("POST /kbs/v0/auth answers a 44-char nonce, extra-params \"\" and a session cookie", async () => {
+Deno.test('POST /kbs/v0/auth answers a 44-char nonce, extra-params "" and a session cookie', async () => {
   const t = await testKbs();
   try {
-    const res = await t.call("POST", "/kbs/v0/auth", { body: '{"version":"0.4.0","tee":"sample","extra-params":""}' });
+    const res = await t.call("POST", "/kbs/v0/auth", {
+      body: '{"version":"0.4.0","tee":"sample","extra-params":""}',
+    });
     assert.equal(res.status, 200);
     const body = await res.json();
     assert.equal(body.nonce.length, 44);
     assert.equal(Uint8Array.fromBase64(body.nonce).length, 32);
     assert.equal(body["extra-params"], "");
-    assert.match(res.headers.get("set-cookie")!, /^kbs-session-id=[0-9a-f]{32}; Expires=\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$/);
+    assert.match(
+      res.headers.get("set-cookie")!,
+      /^kbs-session-id=[0-9a-f]{32}; Expires=\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$/,
+    );
   } finally {
     await t.close();
   }
@@ -43,20 +51,34 @@ Deno.test("POST /kbs/v0/auth answers a 44-char nonce, extra-params \"\" and a se
 Deno.test("POST /kbs/v0/auth refuses bad JSON, wrong version and unknown TEEs with 401", async () => {
   const t = await testKbs();
   try {
-    await expectError(await t.call("POST", "/kbs/v0/auth", { body: "{not json" }), 401, "AttestationError", /invalid JSON/);
     await expectError(
-      await t.call("POST", "/kbs/v0/auth", { body: '{"version":"0.1.1","tee":"sample","extra-params":""}' }),
+      await t.call("POST", "/kbs/v0/auth", { body: "{not json" }),
+      401,
+      "AttestationError",
+      /invalid JSON/,
+    );
+    await expectError(
+      await t.call("POST", "/kbs/v0/auth", {
+        body: '{"version":"0.1.1","tee":"sample","extra-params":""}',
+      }),
       401,
       "AttestationError",
       /KBS Client Protocol Version Mismatch: expect =0\.4\.0 while the request is 0\.1\.1/,
     );
     await expectError(
-      await t.call("POST", "/kbs/v0/auth", { body: '{"version":"0.4.0","tee":"nope","extra-params":""}' }),
+      await t.call("POST", "/kbs/v0/auth", {
+        body: '{"version":"0.4.0","tee":"nope","extra-params":""}',
+      }),
       401,
       "AttestationError",
       /unknown tee `nope`/,
     );
-    await expectError(await t.call("GET", "/kbs/v0/auth"), 404, "PluginNotFound", /Plugin auth not found/);
+    await expectError(
+      await t.call("GET", "/kbs/v0/auth"),
+      404,
+      "PluginNotFound",
+      /Plugin auth not found/,
+    );
   } finally {
     await t.close();
   }
@@ -90,26 +112,43 @@ Deno.test("POST /kbs/v0/attest refuses a wrong nonce, tampered evidence, no cook
     const h = await auth(t);
     const other = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
     await expectError(
-      await t.call("POST", "/kbs/v0/attest", { body: h.attestBody({ nonce: other }), headers: { Cookie: h.cookie } }),
+      await t.call("POST", "/kbs/v0/attest", {
+        body: h.attestBody({ nonce: other }),
+        headers: { Cookie: h.cookie },
+      }),
       401,
       "AttestationError",
       /nonce does not match/,
     );
     await expectError(
-      await t.call("POST", "/kbs/v0/attest", { body: h.attestBody({ reportData: new Uint8Array(48) }), headers: { Cookie: h.cookie } }),
+      await t.call("POST", "/kbs/v0/attest", {
+        body: h.attestBody({ reportData: new Uint8Array(48) }),
+        headers: { Cookie: h.cookie },
+      }),
       401,
       "AttestationError",
       /report_data does not match/,
     );
-    await expectError(await t.call("POST", "/kbs/v0/attest", { body: h.attestBody() }), 401, "AttestationError", /cookie/);
     await expectError(
-      await t.call("POST", "/kbs/v0/attest", { body: h.attestBody(), headers: { Cookie: "kbs-session-id=" + "0".repeat(32) } }),
+      await t.call("POST", "/kbs/v0/attest", { body: h.attestBody() }),
+      401,
+      "AttestationError",
+      /cookie/,
+    );
+    await expectError(
+      await t.call("POST", "/kbs/v0/attest", {
+        body: h.attestBody(),
+        headers: { Cookie: "kbs-session-id=" + "0".repeat(32) },
+      }),
       401,
       "AttestationError",
       /session not found/,
     );
     await expectError(
-      await t.call("POST", "/kbs/v0/attest", { body: '{"runtime-data":{}}', headers: { Cookie: h.cookie } }),
+      await t.call("POST", "/kbs/v0/attest", {
+        body: '{"runtime-data":{}}',
+        headers: { Cookie: h.cookie },
+      }),
       401,
       "AttestationError",
       /runtime-data.nonce must be a string/,
@@ -126,7 +165,10 @@ Deno.test("a session expires after attestation_service.timeout minutes", async (
     const h = await auth(t);
     now += 5 * 60_000 + 1000;
     await expectError(
-      await t.call("POST", "/kbs/v0/attest", { body: h.attestBody(), headers: { Cookie: h.cookie } }),
+      await t.call("POST", "/kbs/v0/attest", {
+        body: h.attestBody(),
+        headers: { Cookie: h.cookie },
+      }),
       401,
       "AttestationError",
       /session not found or expired/,
@@ -140,22 +182,62 @@ Deno.test("GET resource: default policy denies the sample TEE; allow_all release
   const t = await testKbs();
   try {
     const admin = { Authorization: `Bearer ${t.adminToken}` };
-    assert.equal((await t.call("POST", "/kbs/v0/resource/one/two/three", { body: "s3cret", headers: admin })).status, 200);
+    assert.equal(
+      (await t.call("POST", "/kbs/v0/resource/one/two/three", { body: "s3cret", headers: admin }))
+        .status,
+      200,
+    );
     const h = await attest(t);
-    await expectError(await t.call("GET", "/kbs/v0/resource/one/two/three", { headers: { Cookie: h.cookie } }), 401, "PolicyDeny", /Access denied by policy/);
-    const policy = new TextEncoder().encode(await samplePolicy("allow_all")).toBase64({ alphabet: "base64url", omitPadding: true });
-    assert.equal((await t.call("POST", "/kbs/v0/resource-policy", { body: JSON.stringify({ policy }), headers: admin })).status, 200);
+    await expectError(
+      await t.call("GET", "/kbs/v0/resource/one/two/three", { headers: { Cookie: h.cookie } }),
+      401,
+      "PolicyDeny",
+      /Access denied by policy/,
+    );
+    const policy = new TextEncoder().encode(await samplePolicy("allow_all")).toBase64({
+      alphabet: "base64url",
+      omitPadding: true,
+    });
+    assert.equal(
+      (await t.call("POST", "/kbs/v0/resource-policy", {
+        body: JSON.stringify({ policy }),
+        headers: admin,
+      })).status,
+      200,
+    );
     for (const headers of [{ Cookie: h.cookie }, { Authorization: `Bearer ${h.token}` }]) {
       const res = await t.call("GET", "/kbs/v0/resource/one/two/three", { headers });
       assert.equal(res.status, 200);
-      const plain = await decryptResource(parseFlattenedJwe(await res.json()), h.key.privateKey, h.key.privateJwk);
+      const plain = await decryptResource(
+        parseFlattenedJwe(await res.json()),
+        h.key.privateKey,
+        h.key.privateJwk,
+      );
       assert.equal(new TextDecoder().decode(plain), "s3cret");
     }
-    await expectError(await t.call("GET", "/kbs/v0/resource/one/two/four", { headers: { Cookie: h.cookie } }), 404, "ResourceNotFound");
-    await expectError(await t.call("GET", "/kbs/v0/resource/one/two", { headers: { Cookie: h.cookie } }), 404, "InvalidRequestPath");
-    await expectError(await t.call("GET", "/kbs/v0/resource/one/../three", { headers: { Cookie: h.cookie } }), 404, "InvalidRequestPath");
+    await expectError(
+      await t.call("GET", "/kbs/v0/resource/one/two/four", { headers: { Cookie: h.cookie } }),
+      404,
+      "ResourceNotFound",
+    );
+    await expectError(
+      await t.call("GET", "/kbs/v0/resource/one/two", { headers: { Cookie: h.cookie } }),
+      404,
+      "InvalidRequestPath",
+    );
+    await expectError(
+      await t.call("GET", "/kbs/v0/resource/one/../three", { headers: { Cookie: h.cookie } }),
+      404,
+      "InvalidRequestPath",
+    );
     await expectError(await t.call("GET", "/kbs/v0/resource/one/two/three"), 401, "TokenNotFound");
-    await expectError(await t.call("GET", "/kbs/v0/resource/one/two/three", { headers: { Authorization: "Bearer abc.def.ghi" } }), 401, "TokenVerifierError");
+    await expectError(
+      await t.call("GET", "/kbs/v0/resource/one/two/three", {
+        headers: { Authorization: "Bearer abc.def.ghi" },
+      }),
+      401,
+      "TokenVerifierError",
+    );
     await expectError(await t.call("GET", "/kbs/v0/nope/x"), 404, "PluginNotFound");
   } finally {
     await t.close();
@@ -169,9 +251,13 @@ Deno.test("a token signed by another key is refused even with the right shape", 
     const claims = jose.decodeJwt(h.token);
     const { privateKey, publicKey } = await jose.generateKeyPair("ES256", { extractable: true });
     const jwk = { ...(await jose.exportJWK(publicKey)), alg: "ES256" };
-    const forged = await new jose.SignJWT(claims).setProtectedHeader({ alg: "ES256", jwk }).sign(privateKey);
+    const forged = await new jose.SignJWT(claims).setProtectedHeader({ alg: "ES256", jwk }).sign(
+      privateKey,
+    );
     await expectError(
-      await t.call("GET", "/kbs/v0/resource/one/two/three", { headers: { Authorization: `Bearer ${forged}` } }),
+      await t.call("GET", "/kbs/v0/resource/one/two/three", {
+        headers: { Authorization: `Bearer ${forged}` },
+      }),
       401,
       "TokenVerifierError",
     );
@@ -184,20 +270,48 @@ Deno.test("admin endpoints refuse a missing or wrong token and padded or invalid
   const t = await testKbs();
   try {
     const body = JSON.stringify({ policy: "cGFja2FnZSBwb2xpY3k" });
-    await expectError(await t.call("POST", "/kbs/v0/resource-policy", { body }), 401, "AdminAuthAccess");
-    await expectError(await t.call("POST", "/kbs/v0/resource-policy", { body, headers: { Authorization: "Bearer x.y.z" } }), 401, "AdminAuthAccess");
+    await expectError(
+      await t.call("POST", "/kbs/v0/resource-policy", { body }),
+      401,
+      "AdminAuthAccess",
+    );
+    await expectError(
+      await t.call("POST", "/kbs/v0/resource-policy", {
+        body,
+        headers: { Authorization: "Bearer x.y.z" },
+      }),
+      401,
+      "AdminAuthAccess",
+    );
     const admin = { Authorization: `Bearer ${t.adminToken}` };
     await expectError(
-      await t.call("POST", "/kbs/v0/resource-policy", { body: JSON.stringify({ policy: "cGFja2FnZSBwb2xpY3k=" }), headers: admin }),
+      await t.call("POST", "/kbs/v0/resource-policy", {
+        body: JSON.stringify({ policy: "cGFja2FnZSBwb2xpY3k=" }),
+        headers: admin,
+      }),
       401,
       "ParsePolicyError",
       /base64url without padding/,
     );
-    const bad = new TextEncoder().encode("package policy\nallow if {").toBase64({ alphabet: "base64url", omitPadding: true });
-    await expectError(await t.call("POST", "/kbs/v0/resource-policy", { body: JSON.stringify({ policy: bad }), headers: admin }), 401, "ParsePolicyError");
+    const bad = new TextEncoder().encode("package policy\nallow if {").toBase64({
+      alphabet: "base64url",
+      omitPadding: true,
+    });
+    await expectError(
+      await t.call("POST", "/kbs/v0/resource-policy", {
+        body: JSON.stringify({ policy: bad }),
+        headers: admin,
+      }),
+      401,
+      "ParsePolicyError",
+    );
     const list = await t.call("GET", "/kbs/v0/resource-policy", { headers: admin });
     assert.deepEqual(await list.json(), ["resource-policy"]);
-    await expectError(await t.call("POST", "/kbs/v0/resource-policy", { body: "{", headers: admin }), 401, "ParsePolicyError");
+    await expectError(
+      await t.call("POST", "/kbs/v0/resource-policy", { body: "{", headers: admin }),
+      401,
+      "ParsePolicyError",
+    );
   } finally {
     await t.close();
   }
@@ -206,7 +320,10 @@ Deno.test("admin endpoints refuse a missing or wrong token and padded or invalid
 Deno.test("request bodies over payload_request_size are refused with 413", async () => {
   const t = await testKbs({ payloadMiB: 0.001 });
   try {
-    const res = await t.call("POST", "/kbs/v0/auth", { body: "x".repeat(4096), headers: { "Content-Length": "4096" } });
+    const res = await t.call("POST", "/kbs/v0/auth", {
+      body: "x".repeat(4096),
+      headers: { "Content-Length": "4096" },
+    });
     await expectError(res, 413, "PayloadTooLarge");
   } finally {
     await t.close();
@@ -223,12 +340,23 @@ Deno.test("reference values registered through the admin API reach the AS policy
       major_version: 1,
       minimum_minor_version: 1,
     })).toBase64();
-    const reg = await t.call("POST", "/kbs/v0/reference-value", { body: JSON.stringify({ version: "0.1.0", type: "sample", payload }), headers: admin });
+    const reg = await t.call("POST", "/kbs/v0/reference-value", {
+      body: JSON.stringify({ version: "0.1.0", type: "sample", payload }),
+      headers: admin,
+    });
     assert.equal(reg.status, 200);
-    assert.deepEqual(await (await t.call("GET", "/kbs/v0/reference-value/svn", { headers: admin })).json(), ["1"]);
-    await expectError(await t.call("GET", "/kbs/v0/reference-value/missing", { headers: admin }), 401, "RvpsError");
+    assert.deepEqual(
+      await (await t.call("GET", "/kbs/v0/reference-value/svn", { headers: admin })).json(),
+      ["1"],
+    );
+    await expectError(
+      await t.call("GET", "/kbs/v0/reference-value/missing", { headers: admin }),
+      401,
+      "RvpsError",
+    );
     const h = await attest(t);
-    const cpu0 = (jose.decodeJwt(h.token) as { submods: Record<string, Record<string, unknown>> }).submods.cpu0!;
+    const cpu0 = (jose.decodeJwt(h.token) as { submods: Record<string, Record<string, unknown>> })
+      .submods.cpu0!;
     assert.equal(cpu0["ear.status"], "affirming");
     assert.deepEqual(cpu0["ear.trustworthiness-vector"], {
       executables: 3,

@@ -30,7 +30,9 @@ export class ResourcePolicy {
 
   /** Writes the default policy unless one is stored already. */
   async install(): Promise<void> {
-    await this.kv.set(RESOURCE_POLICY_KEY, enc.encode(await samplePolicy("default")), { overwrite: false });
+    await this.kv.set(RESOURCE_POLICY_KEY, enc.encode(await samplePolicy("default")), {
+      overwrite: false,
+    });
   }
 
   /** Syntax-checks and stores a policy. */
@@ -53,6 +55,10 @@ export class ResourcePolicy {
     const r = policy.evaluate("data.policy.allow", { input: claims, data });
     if (r.value === true) return { allow: true };
     const again = policy.evaluate("data.policy.allow", { input: claims, data, explain: true });
-    return { allow: false, explanation: again.explanation ?? `data.policy.allow is ${JSON.stringify(r.value ?? "undefined")}` };
+    return {
+      allow: false,
+      explanation: again.explanation ??
+        `data.policy.allow is ${JSON.stringify(r.value ?? "undefined")}`,
+    };
   }
 }

@@ -24,7 +24,11 @@ export interface Kbs {
 }
 
 /** Builds a KBS from config (no sockets yet). */
-export async function createKbs(config: KbsConfig, logger: Logger, now: () => number = Date.now): Promise<Kbs> {
+export async function createKbs(
+  config: KbsConfig,
+  logger: Logger,
+  now: () => number = Date.now,
+): Promise<Kbs> {
   const storage = createStorage(config.storage_backend);
   const sessionStorage: StorageProvider = config.session_storage === config.storage_backend
     ? storage
@@ -74,7 +78,10 @@ export interface RunningKbs {
 
 function splitSocket(socket: string): { hostname: string; port: number } {
   const i = socket.lastIndexOf(":");
-  return { hostname: socket.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(socket.slice(i + 1)) };
+  return {
+    hostname: socket.slice(0, i).replace(/^\[|\]$/g, ""),
+    port: Number(socket.slice(i + 1)),
+  };
 }
 
 /** Serves the KBS on every configured socket; sweeps expired sessions every 60 s. */
@@ -88,7 +95,10 @@ export async function serveKbs(config: KbsConfig, logger: Logger): Promise<Runni
         `Cannot serve HTTPS: http_server.certificate and http_server.private_key are required in ${config.file} (or set insecure_http = true)`,
       );
     }
-    tls = { cert: await Deno.readTextFile(http.certificate), key: await Deno.readTextFile(http.private_key) };
+    tls = {
+      cert: await Deno.readTextFile(http.certificate),
+      key: await Deno.readTextFile(http.private_key),
+    };
   }
   const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
   const addresses: string[] = [];
@@ -102,7 +112,9 @@ export async function serveKbs(config: KbsConfig, logger: Logger): Promise<Runni
     }, kbs.fetch);
     servers.push(server);
     const a = server.addr;
-    const shown = `${tls ? "https" : "http"}://${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
+    const shown = `${tls ? "https" : "http"}://${
+      a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname
+    }:${a.port}`;
     addresses.push(shown);
     logger.info("KBS listening", { address: shown });
   }

@@ -28,13 +28,19 @@ function pemBlocks(pem: string): X509Certificate[] {
 function sameKey(cert: X509Certificate, jwk: Jwk): boolean {
   const certJwk = cert.publicKey.export({ format: "jwk" }) as Jwk;
   if (certJwk.kty !== jwk.kty) return false;
-  if (jwk.kty === "EC") return certJwk.crv === jwk.crv && certJwk.x === jwk.x && certJwk.y === jwk.y;
+  if (jwk.kty === "EC") {
+    return certJwk.crv === jwk.crv && certJwk.x === jwk.x && certJwk.y === jwk.y;
+  }
   if (jwk.kty === "RSA") return certJwk.n === jwk.n && certJwk.e === jwk.e;
   return false;
 }
 
 /** Validates `chain[0]` up to one of `anchors`, using the rest of `chain` as intermediates. */
-export function validateChain(chain: X509Certificate[], anchors: X509Certificate[], nowMs: number): boolean {
+export function validateChain(
+  chain: X509Certificate[],
+  anchors: X509Certificate[],
+  nowMs: number,
+): boolean {
   const pool = chain.slice(1);
   let current = chain[0];
   for (let depth = 0; current && depth < 10; depth++) {
@@ -55,8 +61,14 @@ export function validateChain(chain: X509Certificate[], anchors: X509Certificate
  * Why a header JWK is not endorsed by `anchors` through its `x5c` chain, or undefined when it is:
  * the leaf must hold the JWK and the chain must lead to a trusted certificate.
  */
-export function endorsementFailure(jwk: Jwk, anchors: X509Certificate[], nowMs: number): string | undefined {
-  if (anchors.length === 0) return "the token's header jwk is not endorsed by any trusted certificate";
+export function endorsementFailure(
+  jwk: Jwk,
+  anchors: X509Certificate[],
+  nowMs: number,
+): string | undefined {
+  if (anchors.length === 0) {
+    return "the token's header jwk is not endorsed by any trusted certificate";
+  }
   const x5c = (jwk as { x5c?: unknown }).x5c;
   if (!Array.isArray(x5c) || x5c.length === 0) return "the token's header jwk has no x5c chain";
   let chain: X509Certificate[];
@@ -66,7 +78,9 @@ export function endorsementFailure(jwk: Jwk, anchors: X509Certificate[], nowMs: 
     return "the x5c chain cannot be parsed";
   }
   if (!sameKey(chain[0]!, jwk)) return "the x5c leaf certificate does not hold the header jwk";
-  if (!validateChain(chain, anchors, nowMs)) return "the x5c chain does not lead to a trusted certificate";
+  if (!validateChain(chain, anchors, nowMs)) {
+    return "the x5c chain does not lead to a trusted certificate";
+  }
   return undefined;
 }
 
@@ -102,23 +116,36 @@ export async function createTokenVerifier(
   options: TokenVerifierOptions = {},
 ): Promise<TokenVerifier> {
   const now = options.now ?? Date.now;
-  const anchors = (await Promise.all(config.trusted_certs_paths.map(async (p) => pemBlocks(await Deno.readTextFile(p)))))
+  const anchors = (await Promise.all(
+    config.trusted_certs_paths.map(async (p) => pemBlocks(await Deno.readTextFile(p))),
+  ))
     .flat();
   const jwkSets = (await Promise.all(config.trusted_jwk_sets.map(loadJwkSet))).flat();
   const trusted = options.trustedKeys ?? [];
-  if (anchors.length === 0 && jwkSets.length === 0 && !config.insecure_header_jwk && trusted.length === 0) {
+  if (
+    anchors.length === 0 && jwkSets.length === 0 && !config.insecure_header_jwk &&
+    trusted.length === 0
+  ) {
     throw new KbsError(
       "TokenVerifierError",
       "Cannot verify token since no trusted verification materials are provided",
     );
   }
   const fail = (why: string, cause?: unknown) =>
-    new KbsError("TokenVerifierError", `Token Verifier error: ${why}`, cause ? { cause } : undefined);
+    new KbsError(
+      "TokenVerifierError",
+      `Token Verifier error: ${why}`,
+      cause ? { cause } : undefined,
+    );
 
   const pickKey = (header: jose.ProtectedHeaderParameters): Jwk => {
     const hjwk = header.jwk as Jwk | undefined;
     if (hjwk) {
-      if (trusted.some((k) => k.kty === hjwk.kty && k.x === hjwk.x && k.y === hjwk.y && k.n === hjwk.n)) return hjwk;
+      if (
+        trusted.some((k) =>
+          k.kty === hjwk.kty && k.x === hjwk.x && k.y === hjwk.y && k.n === hjwk.n
+        )
+      ) return hjwk;
       if (config.insecure_header_jwk) return hjwk;
       const why = endorsementFailure(hjwk, anchors, now());
       if (why) throw fail(why);

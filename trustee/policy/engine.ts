@@ -3,7 +3,7 @@
  * policy text and reused. Custom builtins read per-evaluation context (reference values) set just
  * before the synchronous evaluation.
  */
-import { compile, type CompiledPolicy, checkSyntax, RegoError } from "@coco/lib/rego";
+import { checkSyntax, compile, type CompiledPolicy, RegoError } from "@coco/lib/rego";
 import type { JsonValue } from "@coco/lib/json";
 import { CodedError } from "@coco/lib/errors";
 
@@ -18,7 +18,10 @@ export interface PolicyEvalOptions {
 
 /** A compiled policy ready to evaluate queries. */
 export interface LoadedPolicy {
-  evaluate(query: string, options?: PolicyEvalOptions): { value: JsonValue | undefined; explanation?: unknown };
+  evaluate(
+    query: string,
+    options?: PolicyEvalOptions,
+  ): { value: JsonValue | undefined; explanation?: unknown };
 }
 
 /** Compiles and caches policies by text. */
@@ -31,7 +34,9 @@ export class PolicyEngine {
     try {
       checkSyntax(source);
     } catch (err) {
-      throw new PolicyError("parse", `Invalid Rego policy: ${(err as Error).message}`, { cause: err });
+      throw new PolicyError("parse", `Invalid Rego policy: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -42,11 +47,14 @@ export class PolicyEngine {
     try {
       compiled = compile([{ path: name, source }], {
         customBuiltins: {
-          query_reference_value: (id) => (typeof id === "string" ? this.#rv?.get(id) : undefined) ?? null,
+          query_reference_value: (id) =>
+            (typeof id === "string" ? this.#rv?.get(id) : undefined) ?? null,
         },
       });
     } catch (err) {
-      throw new PolicyError("parse", `Invalid Rego policy ${name}: ${(err as Error).message}`, { cause: err });
+      throw new PolicyError("parse", `Invalid Rego policy ${name}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const loaded: LoadedPolicy = {
       evaluate: (query, options = {}) => {
@@ -57,10 +65,14 @@ export class PolicyEngine {
           if (options.data !== undefined) opts.data = options.data;
           if (options.explain) opts.explain = true;
           const r = compiled.evaluate(query, opts);
-          return r.explanation === undefined ? { value: r.value } : { value: r.value, explanation: r.explanation };
+          return r.explanation === undefined
+            ? { value: r.value }
+            : { value: r.value, explanation: r.explanation };
         } catch (err) {
           const msg = err instanceof RegoError ? err.message : String(err);
-          throw new PolicyError("eval", `Cannot evaluate ${query} in ${name}: ${msg}`, { cause: err });
+          throw new PolicyError("eval", `Cannot evaluate ${query} in ${name}: ${msg}`, {
+            cause: err,
+          });
         } finally {
           this.#rv = undefined;
         }

@@ -37,20 +37,37 @@ export class Rvps {
     try {
       const m = obj(JSON.parse(messageText), "message");
       const version = m.version === undefined ? "0.1.0" : str(m.version, "version");
-      if (version !== "0.1.0") throw new TypeError(`version ${version} is not supported (expected 0.1.0)`);
+      if (version !== "0.1.0") {
+        throw new TypeError(`version ${version} is not supported (expected 0.1.0)`);
+      }
       const type = str(m.type, "type");
       if (type !== "sample") {
-        throw new RvpsError("unsupported-type", `Cannot register reference values: provenance type \`${type}\` is not supported (supported: sample)`);
+        throw new RvpsError(
+          "unsupported-type",
+          `Cannot register reference values: provenance type \`${type}\` is not supported (supported: sample)`,
+        );
       }
-      payload = obj(JSON.parse(dec.decode(Uint8Array.fromBase64(str(m.payload, "payload")))), "payload");
+      payload = obj(
+        JSON.parse(dec.decode(Uint8Array.fromBase64(str(m.payload, "payload")))),
+        "payload",
+      );
     } catch (err) {
       if (err instanceof RvpsError) throw err;
-      throw new RvpsError("bad-message", `Cannot register reference values: ${(err as Error).message}`, { cause: err });
+      throw new RvpsError(
+        "bad-message",
+        `Cannot register reference values: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     const expiration = formatExpiry(this.now() + 365 * 24 * 3600 * 1000);
     const names: string[] = [];
     for (const [name, value] of Object.entries(payload)) {
-      const rec: ReferenceValueRecord = { version: "0.1.0", name, expiration, value: value as JsonValue };
+      const rec: ReferenceValueRecord = {
+        version: "0.1.0",
+        name,
+        expiration,
+        value: value as JsonValue,
+      };
       await this.store.set(name, enc.encode(JSON.stringify(rec)), { overwrite: true });
       names.push(name);
     }

@@ -30,10 +30,16 @@ export function createVerifier(tee: Tee): Verifier {
     case "se":
     case "hygondcu":
     case "nvidia":
-      throw new VerifierError("unsupported-tee", `Cannot verify ${tee} evidence: no ${tee} verifier in this build yet`);
+      throw new VerifierError(
+        "unsupported-tee",
+        `Cannot verify ${tee} evidence: no ${tee} verifier in this build yet`,
+      );
     default: {
       const never: never = tee;
-      throw new VerifierError("unsupported-tee", `Cannot verify evidence: unknown tee ${String(never)}`);
+      throw new VerifierError(
+        "unsupported-tee",
+        `Cannot verify evidence: unknown tee ${String(never)}`,
+      );
     }
   }
 }

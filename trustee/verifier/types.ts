@@ -27,7 +27,11 @@ export interface Verifier {
   evaluate(input: VerifyInput): Promise<VerifiedClaims[]>;
 }
 
-export type VerifierErrorCode = "bad-evidence" | "report-data-mismatch" | "init-data-mismatch" | "unsupported-tee";
+export type VerifierErrorCode =
+  | "bad-evidence"
+  | "report-data-mismatch"
+  | "init-data-mismatch"
+  | "unsupported-tee";
 
 /** Evidence could not be verified; the message says which check failed. */
 export class VerifierError extends CodedError<VerifierErrorCode> {}

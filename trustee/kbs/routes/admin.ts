@@ -19,9 +19,14 @@ export async function requireAdmin(c: Context, deps: KbsDeps): Promise<void> {
 /** Strict base64url without padding, as upstream's URL_SAFE_NO_PAD decoder. */
 export function decodeB64UrlNoPad(text: string, what: string): string {
   if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) {
-    throw new KbsError("ParsePolicyError", `Cannot parse ${what}: it must be base64url without padding`);
+    throw new KbsError(
+      "ParsePolicyError",
+      `Cannot parse ${what}: it must be base64url without padding`,
+    );
   }
-  return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.fromBase64(text, { alphabet: "base64url" }));
+  return new TextDecoder("utf-8", { fatal: true }).decode(
+    Uint8Array.fromBase64(text, { alphabet: "base64url" }),
+  );
 }
 
 async function policyBody(c: Context, what: string): Promise<Record<string, unknown>> {
@@ -32,13 +37,18 @@ async function policyBody(c: Context, what: string): Promise<Record<string, unkn
     throw new KbsError("ParsePolicyError", (err as Error).message, { cause: err });
   }
   if (!isJsonObject(body) || typeof body.policy !== "string") {
-    throw new KbsError("ParsePolicyError", `Cannot parse ${what}: expected {"policy": "<base64url>"}`);
+    throw new KbsError(
+      "ParsePolicyError",
+      `Cannot parse ${what}: expected {"policy": "<base64url>"}`,
+    );
   }
   return body;
 }
 
 function asPolicyError(err: unknown): never {
-  if (err instanceof PolicyError) throw new KbsError("ParsePolicyError", err.message, { cause: err });
+  if (err instanceof PolicyError) {
+    throw new KbsError("ParsePolicyError", err.message, { cause: err });
+  }
   throw err;
 }
 
@@ -60,7 +70,10 @@ export async function setAttestationPolicy(c: Context, deps: KbsDeps): Promise<R
   await requireAdmin(c, deps);
   const body = await policyBody(c, "attestation policy request");
   if (typeof body.policy_id !== "string" || !/^[A-Za-z0-9_.-]+$/.test(body.policy_id)) {
-    throw new KbsError("ParsePolicyError", "Cannot parse attestation policy request: policy_id must match [A-Za-z0-9_.-]+");
+    throw new KbsError(
+      "ParsePolicyError",
+      "Cannot parse attestation policy request: policy_id must match [A-Za-z0-9_.-]+",
+    );
   }
   const text = decodeB64UrlNoPad(body.policy as string, "attestation policy");
   await deps.as.setPolicy(body.policy_id, text).catch(asPolicyError);

@@ -34,7 +34,11 @@ async function authorizeAttested(
 ): Promise<Record<string, JsonValue>> {
   const claims = await deps.tokens.verify(await presentedToken(c, deps));
   const query = Object.fromEntries(new URL(c.req.url).searchParams);
-  const decision = await deps.resourcePolicy.evaluate(claims, { plugin, "resource-path": path, query });
+  const decision = await deps.resourcePolicy.evaluate(claims, {
+    plugin,
+    "resource-path": path,
+    query,
+  });
   if (!decision.allow) {
     deps.logger.info("PolicyDeny", { plugin, path: path.join("/"), why: decision.explanation });
     throw new KbsError("PolicyDeny", "Access denied by policy");
@@ -46,7 +50,9 @@ function resourceKey(path: string[]): string {
   if (!isResourcePath(path)) {
     throw new KbsError(
       "InvalidRequestPath",
-      `Invalid resource path ${path.join("/")}: expected <repository>/<type>/<tag>, each [A-Za-z0-9_-][A-Za-z0-9_.-]*`,
+      `Invalid resource path ${
+        path.join("/")
+      }: expected <repository>/<type>/<tag>, each [A-Za-z0-9_-][A-Za-z0-9_.-]*`,
     );
   }
   return path.join("/");
@@ -70,7 +76,9 @@ async function resourcePlugin(c: Context, deps: KbsDeps, path: string[]): Promis
     deps.logger.info("resource deleted", { resource: key });
     return c.body(null, 200, { "Content-Type": "text/xml" });
   }
-  if (method !== "GET") throw new KbsError("InvalidRequestPath", `Method ${method} is not supported for resources`);
+  if (method !== "GET") {
+    throw new KbsError("InvalidRequestPath", `Method ${method} is not supported for resources`);
+  }
   const key = resourceKey(path);
   const claims = await authorizeAttested(c, deps, "resource", path);
   const value = await deps.resources.get(key);
@@ -79,9 +87,13 @@ async function resourcePlugin(c: Context, deps: KbsDeps, path: string[]): Promis
   try {
     teeKey = teeKeyFromClaims(claims, deps.config.attestation_token.extra_teekey_paths);
   } catch (err) {
-    throw new KbsError("JweError", `Cannot encrypt resource: ${(err as Error).message}`, { cause: err });
+    throw new KbsError("JweError", `Cannot encrypt resource: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
-  if (!teeKey) throw new KbsError("JweError", "Cannot encrypt resource: the token carries no TEE public key");
+  if (!teeKey) {
+    throw new KbsError("JweError", "Cannot encrypt resource: the token carries no TEE public key");
+  }
   try {
     const jwe = await encryptResource(teeKey, value);
     deps.logger.info("resource released", { resource: key });
@@ -93,7 +105,12 @@ async function resourcePlugin(c: Context, deps: KbsDeps, path: string[]): Promis
 }
 
 /** Dispatches one plugin request. */
-export async function handlePlugin(c: Context, deps: KbsDeps, plugin: string, path: string[]): Promise<Response> {
+export async function handlePlugin(
+  c: Context,
+  deps: KbsDeps,
+  plugin: string,
+  path: string[],
+): Promise<Response> {
   const configured = deps.config.plugins.find((p) => p.name === plugin);
   if (!configured) throw new KbsError("PluginNotFound", `Plugin ${plugin} not found`);
   switch (configured.name) {

@@ -24,14 +24,21 @@ function setSessionCookie(c: Context, id: string, timeout: string) {
   c.header("Set-Cookie", `${SESSION_COOKIE}=${id}; Expires=${new Date(timeout).toUTCString()}`);
 }
 
-const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
 function authFailed(why: string, cause?: unknown): KbsError {
-  return new KbsError("AttestationError", `Attestation error: RCAR handshake Auth failed: ${why}`, { cause });
+  return new KbsError("AttestationError", `Attestation error: RCAR handshake Auth failed: ${why}`, {
+    cause,
+  });
 }
 
 function attestFailed(why: string, cause?: unknown): KbsError {
-  return new KbsError("AttestationError", `Attestation error: RCAR handshake Attest failed: ${why}`, { cause });
+  return new KbsError(
+    "AttestationError",
+    `Attestation error: RCAR handshake Attest failed: ${why}`,
+    { cause },
+  );
 }
 
 export async function handleAuth(c: Context, deps: KbsDeps): Promise<Response> {
@@ -48,7 +55,11 @@ export async function handleAuth(c: Context, deps: KbsDeps): Promise<Response> {
   }
   const nonce = crypto.getRandomValues(new Uint8Array(32)).toBase64();
   const challenge = { nonce, "extra-params": "" as JsonValue };
-  const session = await deps.sessions.create(request, challenge, deps.config.attestation_service.timeout);
+  const session = await deps.sessions.create(
+    request,
+    challenge,
+    deps.config.attestation_service.timeout,
+  );
   const s = (session as { Authed: { id: string; timeout: string } }).Authed;
   setSessionCookie(c, s.id, s.timeout);
   deps.logger.debug("auth", { tee: request.tee, session: s.id });
@@ -58,7 +69,9 @@ export async function handleAuth(c: Context, deps: KbsDeps): Promise<Response> {
 function additionalRequests(text: string, nonce: string, key: JsonValue): VerificationRequest[] {
   if (text === "") return [];
   const map = parseJsonText(text, "additional_evidence");
-  if (!isJsonObject(map)) throw new TypeError("additional_evidence must be a JSON object of tee → evidence");
+  if (!isJsonObject(map)) {
+    throw new TypeError("additional_evidence must be a JSON object of tee → evidence");
+  }
   return Object.entries(map).map(([tee, evidence]) => {
     if (!isTee(tee)) throw new TypeError(`additional_evidence names unknown tee \`${tee}\``);
     return {
@@ -87,24 +100,35 @@ export async function handleAttest(c: Context, deps: KbsDeps): Promise<Response>
   }
   const { request, challenge, timeout } = session.Authed;
   const rd = body["runtime-data"];
-  if (rd.nonce !== challenge.nonce) throw attestFailed("runtime-data nonce does not match the session challenge");
+  if (rd.nonce !== challenge.nonce) {
+    throw attestFailed("runtime-data nonce does not match the session challenge");
+  }
   const hashAlgorithm = request.tee === "se" ? "sha512" : "sha384";
   const primary: VerificationRequest = {
     tee: request.tee,
     evidence: body["tee-evidence"].primary_evidence,
     runtimeData: {
-      structured: primaryRuntimeData(rd.nonce, rd["tee-pubkey"], body["tee-evidence"].additional_evidence),
+      structured: primaryRuntimeData(
+        rd.nonce,
+        rd["tee-pubkey"],
+        body["tee-evidence"].additional_evidence,
+      ),
     },
     hashAlgorithm,
   };
   const init = body["init-data"];
   if (init) {
-    if (init.format !== "toml") throw attestFailed(`init-data format \`${init.format}\` is not supported (only toml)`);
+    if (init.format !== "toml") {
+      throw attestFailed(`init-data format \`${init.format}\` is not supported (only toml)`);
+    }
     primary.initData = { toml: init.body };
   }
   let requests: VerificationRequest[];
   try {
-    requests = [primary, ...additionalRequests(body["tee-evidence"].additional_evidence, rd.nonce, rd["tee-pubkey"])];
+    requests = [
+      primary,
+      ...additionalRequests(body["tee-evidence"].additional_evidence, rd.nonce, rd["tee-pubkey"]),
+    ];
   } catch (err) {
     throw attestFailed((err as Error).message, err);
   }

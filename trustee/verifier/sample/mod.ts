@@ -12,22 +12,40 @@ import { obj, str } from "@coco/lib/json/fields";
 import type { VerifiedClaims, Verifier, VerifyInput } from "../types.ts";
 import { VerifierError } from "../types.ts";
 
-function parseSampleEvidence(tee: string, evidence: JsonValue): { svn: string; report_data: string } {
+function parseSampleEvidence(
+  tee: string,
+  evidence: JsonValue,
+): { svn: string; report_data: string } {
   try {
     const o = obj(evidence, `${tee} evidence`);
-    return { svn: str(o.svn, "svn"), report_data: o.report_data === undefined ? "" : str(o.report_data, "report_data") };
+    return {
+      svn: str(o.svn, "svn"),
+      report_data: o.report_data === undefined ? "" : str(o.report_data, "report_data"),
+    };
   } catch (err) {
-    throw new VerifierError("bad-evidence", `Cannot verify ${tee} evidence: ${(err as Error).message}`, { cause: err });
+    throw new VerifierError(
+      "bad-evidence",
+      `Cannot verify ${tee} evidence: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
-function checkReportData(tee: string, ev: { report_data: string }, expected: Uint8Array | undefined) {
+function checkReportData(
+  tee: string,
+  ev: { report_data: string },
+  expected: Uint8Array | undefined,
+) {
   if (expected === undefined) return;
   let got: Uint8Array;
   try {
     got = Uint8Array.fromBase64(ev.report_data);
   } catch (err) {
-    throw new VerifierError("bad-evidence", `Cannot verify ${tee} evidence: report_data is not base64`, { cause: err });
+    throw new VerifierError(
+      "bad-evidence",
+      `Cannot verify ${tee} evidence: report_data is not base64`,
+      { cause: err },
+    );
   }
   if (!bytesEqual(got, expected)) {
     throw new VerifierError(
@@ -62,6 +80,9 @@ export class SampleDeviceVerifier implements Verifier {
   evaluate(input: VerifyInput): Promise<VerifiedClaims[]> {
     const ev = parseSampleEvidence(this.tee, input.evidence);
     checkReportData(this.tee, ev, input.reportData);
-    return Promise.resolve([{ claims: { svn: ev.svn, report_data: ev.report_data }, teeClass: "gpu" }]);
+    return Promise.resolve([{
+      claims: { svn: ev.svn, report_data: ev.report_data },
+      teeClass: "gpu",
+    }]);
   }
 }

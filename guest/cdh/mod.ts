@@ -1,0 +1,42 @@
+/**
+ * Confidential Data Hub (spec/guest.md §3): resources from the KBS (through the AA's token) or
+ * from offline files, and sealed secrets, served over ttrpc as `api.GetResourceService` and
+ * `api.SealedSecretService`.
+ *
+ * @example
+ * ```ts
+ * const aaClient = LazyTtrpcClient.forAddress("AA", config.aaSocket);
+ * const kbc = createKbc(config.kbc, { tokens: aaTokenProvider(aaClient) });
+ * const hub = new ConfidentialDataHub({ kbc, skipSealedSecretVerification: false, logger });
+ * registerConfidentialDataHub(new TtrpcServer({ logger }), hub).serve(await listen(config.socket));
+ * ```
+ *
+ * @module
+ */
+export { aaTokenProvider, parseAaKbsToken } from "./aa_tokens.ts";
+export {
+  type CdhConfig,
+  type CdhDefaults,
+  cdhConfigFromKbcParams,
+  checkCredentialPath,
+  type Credential,
+  CREDENTIALS_DIR,
+  DEFAULT_CDH_SOCKET,
+  type KbcConfig,
+  loadCdhConfig,
+  parseCdhConfig,
+} from "./config.ts";
+export { CdhError, ConfidentialDataHub, type HubOptions } from "./hub.ts";
+export { createKbc, type Kbc, type KbcDeps } from "./kbc.ts";
+export { OFFLINE_FS_KBC_FILES, OfflineFsKbc, offlineFsKbcFiles } from "./offline_fs_kbc.ts";
+export { KbcError, type KbcErrorCode, type KbsCredentials, PassportKbc, type TokenProvider } from "./passport_kbc.ts";
+export {
+  parseSecretPayload,
+  SEALED_SECRET_KEY_DIR,
+  SealedSecretError,
+  type SealedSecretErrorCode,
+  type SecretPayload,
+  unsealSecret,
+  type UnsealDeps,
+} from "./sealed_secret.ts";
+export { registerConfidentialDataHub } from "./service.ts";

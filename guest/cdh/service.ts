@@ -1,0 +1,34 @@
+/**
+ * The CDH ttrpc services: `api.GetResourceService`, `api.SealedSecretService`, and
+ * `api.SecureMountService` / `api.ImagePullService` answering UNIMPLEMENTED for now. Errors are
+ * mapped here, in one place, to INTERNAL `[CDH] [ERROR]: <message>` as upstream.
+ */
+import { cdh } from "@coco/lib/proto";
+import { Code, TtrpcError, type TtrpcServer } from "@coco/lib/ttrpc";
+import type { ConfidentialDataHub } from "./hub.ts";
+
+async function mapped<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof TtrpcError) throw err;
+    throw new TtrpcError(Code.INTERNAL, `[CDH] [ERROR]: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+const unimplemented = (what: string) => () => {
+  throw new TtrpcError(Code.UNIMPLEMENTED, `[CDH] [ERROR]: ${what} is not implemented yet`);
+};
+
+/** Registers the CDH services of `hub` on `server`. */
+export function registerConfidentialDataHub(server: TtrpcServer, hub: ConfidentialDataHub): TtrpcServer {
+  return server
+    .registerService(cdh.GetResourceService, {
+      getResource: (req) => mapped(async () => ({ Resource: await hub.getResource(req.ResourcePath) })),
+    })
+    .registerService(cdh.SealedSecretService, {
+      unsealSecret: (req) => mapped(async () => ({ plaintext: await hub.unsealSecret(req.secret) })),
+    })
+    .registerService(cdh.SecureMountService, { secureMount: unimplemented("SecureMount") })
+    .registerService(cdh.ImagePullService, { pullImage: unimplemented("PullImage") });
+}
