@@ -47,7 +47,9 @@ export class LazyTtrpcClient {
       try {
         return await call(client);
       } catch (err) {
-        if (attempt > 0 || !(err instanceof TtrpcError) || err.status !== Code.UNAVAILABLE) throw err;
+        if (attempt > 0 || !(err instanceof TtrpcError) || err.status !== Code.UNAVAILABLE) {
+          throw err;
+        }
         if (this.#client === pending) this.#client = undefined;
         await client.close().catch(() => {});
       }

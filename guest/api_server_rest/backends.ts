@@ -33,11 +33,14 @@ export function ttrpcAaApi(client: LazyTtrpcClient): AaApi {
   ): Promise<T> => client.call((c) => f(aaClient(c)));
   return {
     getToken: async (t) => (await call((s) => s.getToken({ TokenType: t }, TIMEOUT))).Token,
-    getEvidence: async (rd) => (await call((s) => s.getEvidence({ RuntimeData: rd }, TIMEOUT))).Evidence,
+    getEvidence: async (rd) =>
+      (await call((s) => s.getEvidence({ RuntimeData: rd }, TIMEOUT))).Evidence,
     getAdditionalEvidence: async (rd) =>
       (await call((s) => s.getAdditionalEvidence({ RuntimeData: rd }, TIMEOUT))).Evidence,
     extendRuntimeMeasurement: async (Domain, Operation, Content) => {
-      const r = await call((s) => s.extendRuntimeMeasurement({ Domain, Operation, Content }, TIMEOUT));
+      const r = await call((s) =>
+        s.extendRuntimeMeasurement({ Domain, Operation, Content }, TIMEOUT)
+      );
       return r.Result === aa.RuntimeMeasurementResult.OK
         ? "OK"
         : r.Result === aa.RuntimeMeasurementResult.NOT_ENABLED
@@ -45,7 +48,8 @@ export function ttrpcAaApi(client: LazyTtrpcClient): AaApi {
         : "NOT_SUPPORTED";
     },
     getTeeType: async () => (await call((s) => s.getTeeType({}, TIMEOUT))).tee,
-    getAdditionalTees: async () => (await call((s) => s.getAdditionalTees({}, TIMEOUT))).additionalTees,
+    getAdditionalTees: async () =>
+      (await call((s) => s.getAdditionalTees({}, TIMEOUT))).additionalTees,
   };
 }
 

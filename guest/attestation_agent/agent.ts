@@ -17,6 +17,13 @@ export type AaErrorCode = "unknown-token-type" | "not-configured" | "bad-request
 /** An AA operation failure. */
 export class AaError extends CodedError<AaErrorCode> {}
 
+/**
+ * ttrpc metadata key a caller sets to `true` on GetToken when the KBS rejected the previous token:
+ * the AA then re-attests instead of returning its cached token. Upstream AAs ignore it (they
+ * attest on every call anyway).
+ */
+export const REFRESH_TOKEN_METADATA = "coco-refresh-token";
+
 /** Result of ExtendRuntimeMeasurement, named as the proto enum. */
 export type MeasurementResult = "OK" | "NOT_SUPPORTED" | "NOT_ENABLED";
 
@@ -61,11 +68,11 @@ export class AttestationAgent {
     return enc.encode(await this.#opts.attester.additionalEvidence(runtimeData));
   }
 
-  /** A token of `tokenType` (`kbs` or `coco_as`). */
-  async getToken(tokenType: string): Promise<Uint8Array> {
+  /** A token of `tokenType` (`kbs` or `coco_as`); `refresh` forces a new KBS attestation. */
+  async getToken(tokenType: string, options: { refresh?: boolean } = {}): Promise<Uint8Array> {
     switch (tokenType) {
       case "kbs":
-        return await this.#kbsToken();
+        return await this.#kbsToken(options.refresh ?? false);
       case "coco_as":
         return await this.#cocoAsToken();
       default:
@@ -77,10 +84,17 @@ export class AttestationAgent {
   }
 
   /** Runtime measurement; the sample TEE cannot extend registers. */
-  extendRuntimeMeasurement(_domain: string, _operation: string, content: string): MeasurementResult {
+  extendRuntimeMeasurement(
+    _domain: string,
+    _operation: string,
+    content: string,
+  ): MeasurementResult {
     if (!this.#opts.config.eventlog.enableEventlog) return "NOT_ENABLED";
     if (content.includes("\n")) {
-      throw new AaError("bad-request", "Cannot extend runtime measurement: Content contains a newline");
+      throw new AaError(
+        "bad-request",
+        "Cannot extend runtime measurement: Content contains a newline",
+      );
     }
     return "NOT_SUPPORTED";
   }
@@ -112,13 +126,15 @@ export class AttestationAgent {
     return this.#kbs;
   }
 
-  async #kbsToken(): Promise<Uint8Array> {
+  async #kbsToken(refresh: boolean): Promise<Uint8Array> {
     const client = await this.#kbsClient();
     let token: string;
     try {
-      token = await client.token();
+      token = refresh ? await client.attest() : await client.token();
     } catch (err) {
-      throw new AaError("upstream", `Cannot get kbs token: ${(err as Error).message}`, { cause: err });
+      throw new AaError("upstream", `Cannot get kbs token: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const pem = teeKeyToPem(await client.teeKey());
     return enc.encode(JSON.stringify({ token, tee_keypair: pem }));
@@ -150,11 +166,17 @@ export class AttestationAgent {
         signal: AbortSignal.timeout(60_000),
       });
     } catch (err) {
-      throw new AaError("upstream", `Cannot reach attestation service ${url}: ${(err as Error).message}`);
+      throw new AaError(
+        "upstream",
+        `Cannot reach attestation service ${url}: ${(err as Error).message}`,
+      );
     }
     const text = await res.text();
     if (!res.ok) {
-      throw new AaError("upstream", `Cannot get coco_as token from ${url}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+      throw new AaError(
+        "upstream",
+        `Cannot get coco_as token from ${url}: HTTP ${res.status}: ${text.slice(0, 300)}`,
+      );
     }
     return enc.encode(text);
   }

@@ -49,7 +49,9 @@ function parseKbs(v: Record<string, unknown>): KbsTokenConfig {
     "ECDH-ES+A256KW-P256";
   if (!(TEE_KEY_ALGORITHMS as readonly string[]).includes(alg)) {
     throw new TypeError(
-      `token_configs.kbs.tee_key_algorithm \`${alg}\` is not one of ${TEE_KEY_ALGORITHMS.join(", ")}`,
+      `token_configs.kbs.tee_key_algorithm \`${alg}\` is not one of ${
+        TEE_KEY_ALGORITHMS.join(", ")
+      }`,
     );
   }
   const cert = optStr(v.cert, "token_configs.kbs.cert");
@@ -62,10 +64,14 @@ export function parseAaConfig(input: unknown, file: string): AaConfig {
     const o = obj(input ?? {}, "aa config");
     const out = defaultAaConfig();
     const tokens = section(o, "token_configs", "token_configs");
-    if (tokens.kbs !== undefined) out.tokenConfigs.kbs = parseKbs(obj(tokens.kbs, "token_configs.kbs"));
+    if (tokens.kbs !== undefined) {
+      out.tokenConfigs.kbs = parseKbs(obj(tokens.kbs, "token_configs.kbs"));
+    }
     if (tokens.coco_as !== undefined) {
       const c = obj(tokens.coco_as, "token_configs.coco_as");
-      out.tokenConfigs.cocoAs = { url: str(c.url, "token_configs.coco_as.url").replace(/\/+$/, "") };
+      out.tokenConfigs.cocoAs = {
+        url: str(c.url, "token_configs.coco_as.url").replace(/\/+$/, ""),
+      };
     }
     const ev = section(o, "eventlog_config", "eventlog_config");
     if (ev.init_pcr !== undefined) {
@@ -104,7 +110,10 @@ export function aaConfigFromKbcParams(params: string | undefined): AaConfig {
     );
   }
   if (parts[0] === "cc_kbc") {
-    out.tokenConfigs.kbs = { url: parts[1]!.replace(/\/+$/, ""), teeKeyAlgorithm: "ECDH-ES+A256KW-P256" };
+    out.tokenConfigs.kbs = {
+      url: parts[1]!.replace(/\/+$/, ""),
+      teeKeyAlgorithm: "ECDH-ES+A256KW-P256",
+    };
   }
   return out;
 }

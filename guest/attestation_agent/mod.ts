@@ -11,7 +11,14 @@
  *
  * @module
  */
-export { AaError, type AaErrorCode, AttestationAgent, type AttestationAgentOptions, type MeasurementResult } from "./agent.ts";
+export {
+  AaError,
+  type AaErrorCode,
+  AttestationAgent,
+  type AttestationAgentOptions,
+  type MeasurementResult,
+  REFRESH_TOKEN_METADATA,
+} from "./agent.ts";
 export {
   type AaConfig,
   aaConfigFromKbcParams,

@@ -4,7 +4,12 @@
  */
 import { aa } from "@coco/lib/proto";
 import { Code, TtrpcError, type TtrpcServer } from "@coco/lib/ttrpc";
-import { AaError, type AaErrorCode, type AttestationAgent } from "./agent.ts";
+import {
+  AaError,
+  type AaErrorCode,
+  type AttestationAgent,
+  REFRESH_TOKEN_METADATA,
+} from "./agent.ts";
 
 const STATUS: Record<AaErrorCode, number> = {
   "unknown-token-type": Code.INVALID_ARGUMENT,
@@ -23,12 +28,21 @@ async function mapped<T>(run: () => Promise<T> | T): Promise<T> {
 }
 
 /** Registers the AA service of `agent` on `server`. */
-export function registerAttestationAgent(server: TtrpcServer, agent: AttestationAgent): TtrpcServer {
+export function registerAttestationAgent(
+  server: TtrpcServer,
+  agent: AttestationAgent,
+): TtrpcServer {
   return server.registerService(aa.AttestationAgentService, {
-    getEvidence: (req) => mapped(async () => ({ Evidence: await agent.getEvidence(req.RuntimeData) })),
+    getEvidence: (req) =>
+      mapped(async () => ({ Evidence: await agent.getEvidence(req.RuntimeData) })),
     getAdditionalEvidence: (req) =>
       mapped(async () => ({ Evidence: await agent.getAdditionalEvidence(req.RuntimeData) })),
-    getToken: (req) => mapped(async () => ({ Token: await agent.getToken(req.TokenType) })),
+    getToken: (req, ctx) =>
+      mapped(async () => ({
+        Token: await agent.getToken(req.TokenType, {
+          refresh: ctx.metadata.get(REFRESH_TOKEN_METADATA)?.includes("true") ?? false,
+        }),
+      })),
     extendRuntimeMeasurement: (req) =>
       mapped(() => ({
         Result: aa.RuntimeMeasurementResult[

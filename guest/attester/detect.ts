@@ -45,7 +45,9 @@ async function tsmProvider(): Promise<string | undefined> {
 export const denoTeeProbes: TeeProbes = { exists, tsmProvider };
 
 /** The first TEE found in upstream order, or undefined. Never returns `sample`. */
-export async function detectTee(probes: TeeProbes = denoTeeProbes): Promise<DetectedTee | undefined> {
+export async function detectTee(
+  probes: TeeProbes = denoTeeProbes,
+): Promise<DetectedTee | undefined> {
   const provider = await probes.tsmProvider();
   if (provider === "tdx_guest" || await probes.exists(TDX_GUEST_DEVICE)) return "tdx";
   if (await probes.exists(SEV_GUEST_DIR)) return "snp";

@@ -12,7 +12,7 @@ import type { EvidenceProvider } from "@coco/lib/tee";
 import { sampleEvidenceProvider } from "@coco/lib/tee";
 
 export { AttesterError, type AttesterErrorCode } from "./errors.ts";
-export { detectTee, type DetectedTee, type TeeProbes, denoTeeProbes } from "./detect.ts";
+export { denoTeeProbes, type DetectedTee, detectTee, type TeeProbes } from "./detect.ts";
 export { resolveAttesterConfig, type TeeSelection } from "./resolve.ts";
 
 /** Which attester to build. A discriminated union on `tee`; real TEEs join it later. */

@@ -3,7 +3,13 @@
  * Precedence: `--tee` flag, then env `COCO_TEE`, then the config's `tee` key, then detection.
  */
 import type { AttesterConfig } from "./mod.ts";
-import { detectTee, SEV_GUEST_DIR, TDX_GUEST_DEVICE, type TeeProbes, TSM_REPORT_DIR } from "./detect.ts";
+import {
+  detectTee,
+  SEV_GUEST_DIR,
+  TDX_GUEST_DEVICE,
+  type TeeProbes,
+  TSM_REPORT_DIR,
+} from "./detect.ts";
 import { AttesterError } from "./errors.ts";
 
 /** Where the TEE choice may come from. */
@@ -20,7 +26,7 @@ export interface TeeSelection {
 /** Resolves the attester config, or throws {@linkcode AttesterError} saying what to do. */
 export async function resolveAttesterConfig(sel: TeeSelection = {}): Promise<AttesterConfig> {
   const env = sel.env ?? Deno.env;
-  const chosen = sel.flag ?? env.get("COCO_TEE") ?? sel.config;
+  const chosen = sel.flag ?? (env.get("COCO_TEE") || undefined) ?? sel.config;
   const withDevice = env.get("ENABLE_SAMPLE_DEVICE") !== undefined;
   if (chosen !== undefined) {
     if (chosen === "sample") return { tee: "sample", withDevice };

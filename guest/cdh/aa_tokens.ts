@@ -6,6 +6,7 @@ import { teeKeyFromPem } from "@coco/lib/jose";
 import { obj, str } from "@coco/lib/json/fields";
 import { aa } from "@coco/lib/proto";
 import { createClient } from "@coco/lib/ttrpc";
+import { REFRESH_TOKEN_METADATA } from "../attestation_agent/agent.ts";
 import type { LazyTtrpcClient } from "../_rpc/lazy_client.ts";
 import type { KbsCredentials, TokenProvider } from "./passport_kbc.ts";
 
@@ -25,9 +26,13 @@ export async function parseAaKbsToken(bytes: Uint8Array): Promise<KbsCredentials
 /** Tokens from the AA reached through `client`. */
 export function aaTokenProvider(client: LazyTtrpcClient, timeoutMs = 50_000): TokenProvider {
   return {
-    async getToken() {
+    async getToken(options = {}) {
+      const metadata = options.refresh ? { [REFRESH_TOKEN_METADATA]: "true" } : undefined;
       const reply = await client.call((c) =>
-        createClient(c, aa.AttestationAgentService).getToken({ TokenType: "kbs" }, { timeoutMs })
+        createClient(c, aa.AttestationAgentService).getToken({ TokenType: "kbs" }, {
+          timeoutMs,
+          ...(metadata ? { metadata } : {}),
+        })
       );
       return await parseAaKbsToken(reply.Token);
     },

@@ -74,7 +74,10 @@ function parseCredentials(input: unknown): Credential[] {
     } catch (err) {
       throw new TypeError(`credentials[${i}].resource_uri: ${(err as Error).message}`);
     }
-    return { resourceUri, path: checkCredentialPath(str(o.path, `credentials[${i}].path`), `credentials[${i}].path`) };
+    return {
+      resourceUri,
+      path: checkCredentialPath(str(o.path, `credentials[${i}].path`), `credentials[${i}].path`),
+    };
   });
 }
 
@@ -85,7 +88,11 @@ export interface CdhDefaults {
 }
 
 /** Parses an already-decoded `cdh.toml` (or the `[cdh]` table of guest.toml). */
-export function parseCdhConfig(input: unknown, file: string, defaults: CdhDefaults = {}): CdhConfig {
+export function parseCdhConfig(
+  input: unknown,
+  file: string,
+  defaults: CdhDefaults = {},
+): CdhConfig {
   return inConfig(file, () => {
     const o = obj(input ?? {}, "cdh config");
     const aa = o.aa === undefined ? {} : obj(o.aa, "aa");

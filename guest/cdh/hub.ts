@@ -62,9 +62,13 @@ export class ConfidentialDataHub {
         await Deno.mkdir(dirname(c.path), { recursive: true });
         await Deno.writeFile(c.path, bytes, { mode: 0o600 });
       } catch (err) {
-        throw new CdhError("provision", `Cannot write credential ${c.resourceUri} to ${c.path}: ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw new CdhError(
+          "provision",
+          `Cannot write credential ${c.resourceUri} to ${c.path}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
       }
       this.#opts.logger.info("credential provisioned", { uri: c.resourceUri, path: c.path });
     }

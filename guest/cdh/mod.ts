@@ -16,8 +16,8 @@
 export { aaTokenProvider, parseAaKbsToken } from "./aa_tokens.ts";
 export {
   type CdhConfig,
-  type CdhDefaults,
   cdhConfigFromKbcParams,
+  type CdhDefaults,
   checkCredentialPath,
   type Credential,
   CREDENTIALS_DIR,
@@ -29,14 +29,20 @@ export {
 export { CdhError, ConfidentialDataHub, type HubOptions } from "./hub.ts";
 export { createKbc, type Kbc, type KbcDeps } from "./kbc.ts";
 export { OFFLINE_FS_KBC_FILES, OfflineFsKbc, offlineFsKbcFiles } from "./offline_fs_kbc.ts";
-export { KbcError, type KbcErrorCode, type KbsCredentials, PassportKbc, type TokenProvider } from "./passport_kbc.ts";
+export {
+  KbcError,
+  type KbcErrorCode,
+  type KbsCredentials,
+  PassportKbc,
+  type TokenProvider,
+} from "./passport_kbc.ts";
 export {
   parseSecretPayload,
   SEALED_SECRET_KEY_DIR,
   SealedSecretError,
   type SealedSecretErrorCode,
   type SecretPayload,
-  unsealSecret,
   type UnsealDeps,
+  unsealSecret,
 } from "./sealed_secret.ts";
 export { registerConfidentialDataHub } from "./service.ts";

@@ -15,8 +15,12 @@ export const OFFLINE_FS_KBC_FILES = [
 ] as const;
 
 /** Default files plus env `OFFLINE_FS_KBC_EXTRA_FILE_PATH` (comma separated). */
-export function offlineFsKbcFiles(env: { get(k: string): string | undefined } = Deno.env): string[] {
-  const extra = (env.get("OFFLINE_FS_KBC_EXTRA_FILE_PATH") ?? "").split(",").filter((p) => p !== "");
+export function offlineFsKbcFiles(
+  env: { get(k: string): string | undefined } = Deno.env,
+): string[] {
+  const extra = (env.get("OFFLINE_FS_KBC_EXTRA_FILE_PATH") ?? "").split(",").filter((p) =>
+    p !== ""
+  );
   return [...OFFLINE_FS_KBC_FILES, ...extra];
 }
 
@@ -30,9 +34,13 @@ async function readMap(file: string, into: Map<string, Uint8Array>): Promise<voi
   }
   try {
     const o = obj(JSON.parse(text), file);
-    for (const [k, v] of Object.entries(o)) into.set(k, Uint8Array.fromBase64(str(v, `${file}: ${k}`)));
+    for (const [k, v] of Object.entries(o)) {
+      into.set(k, Uint8Array.fromBase64(str(v, `${file}: ${k}`)));
+    }
   } catch (err) {
-    throw new KbcError("http", `Cannot load offline KBC file ${file}: ${(err as Error).message}`, { cause: err });
+    throw new KbcError("http", `Cannot load offline KBC file ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -50,7 +58,9 @@ export class OfflineFsKbc {
     for (const f of this.#files) await readMap(f, map);
     const key = uri.path.join("/");
     const value = map.get(key);
-    if (!value) throw new KbcError("not-found", `resource ${key} not found in ${this.#files.join(", ")}`);
+    if (!value) {
+      throw new KbcError("not-found", `resource ${key} not found in ${this.#files.join(", ")}`);
+    }
     return value;
   }
 

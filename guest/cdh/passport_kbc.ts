@@ -15,9 +15,9 @@ export interface KbsCredentials {
   teeKey: TeeKeyPair;
 }
 
-/** Source of KBS tokens. */
+/** Source of KBS tokens; `refresh` asks for a new one because the KBS rejected the last. */
 export interface TokenProvider {
-  getToken(): Promise<KbsCredentials>;
+  getToken(options?: { refresh?: boolean }): Promise<KbsCredentials>;
 }
 
 /** Why a KBS fetch failed. */
@@ -25,6 +25,8 @@ export type KbcErrorCode = "http" | "not-found" | "unauthorized" | "decrypt" | "
 
 /** A KBC failure; the message names the KBS path. */
 export class KbcError extends CodedError<KbcErrorCode> {}
+
+type CachedCredentials = KbsCredentials & { exp: number | undefined };
 
 /** Options of {@linkcode PassportKbc}. */
 export interface PassportKbcOptions {
@@ -52,7 +54,8 @@ export class PassportKbc {
   readonly #opts: PassportKbcOptions;
   readonly #base: string;
   readonly #http: Deno.HttpClient | undefined;
-  #cached: Promise<KbsCredentials & { exp: number | undefined }> | undefined;
+  #value: CachedCredentials | undefined;
+  #pending: Promise<CachedCredentials> | undefined;
   /** Tokens fetched from the provider (for tests). */
   tokensFetched = 0;
 
@@ -62,28 +65,24 @@ export class PassportKbc {
     this.#http = options.caCert ? Deno.createHttpClient({ caCerts: [options.caCert] }) : undefined;
   }
 
-  #credentials(): Promise<KbsCredentials & { exp: number | undefined }> {
+  async #credentials(refresh: boolean): Promise<CachedCredentials> {
     const now = (this.#opts.now ?? Date.now)() / 1000;
-    const current = this.#cached;
-    if (current) {
-      return current.then((c) => {
-        if (c.exp === undefined || c.exp - 5 > now) return c;
-        if (this.#cached === current) this.#cached = undefined;
-        return this.#credentials();
-      });
-    }
-    const fresh = this.#opts.tokens.getToken().then(
+    const v = this.#value;
+    if (v && (v.exp === undefined || v.exp - 5 > now)) return v;
+    this.#pending ??= this.#opts.tokens.getToken({ refresh }).then(
       (c) => {
         this.tokensFetched++;
-        return { ...c, exp: tokenExp(c.token) };
+        return this.#value = { ...c, exp: tokenExp(c.token) };
       },
       (err) => {
-        if (this.#cached === fresh) this.#cached = undefined;
-        throw new KbcError("token", `Cannot get a KBS token: ${(err as Error).message}`, { cause: err });
+        throw new KbcError("token", `Cannot get a KBS token: ${(err as Error).message}`, {
+          cause: err,
+        });
       },
-    );
-    this.#cached = fresh;
-    return fresh;
+    ).finally(() => {
+      this.#pending = undefined;
+    });
+    return await this.#pending;
   }
 
   async #get(path: string, token: string): Promise<Response> {
@@ -94,9 +93,13 @@ export class PassportKbc {
         ...(this.#http ? { client: this.#http } : {}),
       });
     } catch (err) {
-      throw new KbcError("http", `Cannot reach KBS at ${this.#base}${path}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new KbcError(
+        "http",
+        `Cannot reach KBS at ${this.#base}${path}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -104,19 +107,24 @@ export class PassportKbc {
   async getResource(uri: ResourceUri): Promise<Uint8Array> {
     const path = resourceUriToKbsPath(uri);
     for (let attempt = 0;; attempt++) {
-      const creds = this.#credentials();
-      const { token, teeKey } = await creds;
+      const { token, teeKey } = await this.#credentials(attempt > 0);
       const res = await this.#get(path, token);
       if (res.status === 401 && attempt === 0) {
         await res.body?.cancel();
-        if (this.#cached === creds) this.#cached = undefined;
+        if (this.#value?.token === token) this.#value = undefined;
         continue;
       }
       if (!res.ok) throw await failure(res, path);
       try {
-        return await decryptResource(parseFlattenedJwe(await res.json()), teeKey.privateKey, teeKey.privateJwk);
+        return await decryptResource(
+          parseFlattenedJwe(await res.json()),
+          teeKey.privateKey,
+          teeKey.privateJwk,
+        );
       } catch (err) {
-        throw new KbcError("decrypt", `Cannot decrypt KBS ${path}: ${(err as Error).message}`, { cause: err });
+        throw new KbcError("decrypt", `Cannot decrypt KBS ${path}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
     }
   }
@@ -133,6 +141,10 @@ async function failure(res: Response, path: string): Promise<KbcError> {
   try {
     detail = parseErrorInformation(JSON.parse(text))?.detail ?? detail;
   } catch { /* not JSON */ }
-  const code: KbcErrorCode = res.status === 404 ? "not-found" : res.status === 401 ? "unauthorized" : "http";
+  const code: KbcErrorCode = res.status === 404
+    ? "not-found"
+    : res.status === 401
+    ? "unauthorized"
+    : "http";
   return new KbcError(code, `KBS GET ${path} failed (HTTP ${res.status}): ${detail}`);
 }

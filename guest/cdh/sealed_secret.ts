@@ -55,7 +55,9 @@ function json(bytes: Uint8Array, what: string): Record<string, unknown> {
 /** Parses the payload JSON (`version` must be `0.1.0`). */
 export function parseSecretPayload(o: Record<string, unknown>): SecretPayload {
   try {
-    if (o.version !== "0.1.0") throw new TypeError(`version ${JSON.stringify(o.version)} is not "0.1.0"`);
+    if (o.version !== "0.1.0") {
+      throw new TypeError(`version ${JSON.stringify(o.version)} is not "0.1.0"`);
+    }
     const type = str(o.type, "type");
     const provider = str(o.provider, "provider");
     if (type === "vault") return { version: "0.1.0", type, provider, name: str(o.name, "name") };
@@ -87,15 +89,25 @@ async function verify(jws: string, deps: UnsealDeps): Promise<Uint8Array> {
   if (parts.length !== 3) fail("bad-format", `expected sealed.<header>.<payload>.<signature>`);
   const [h, p, s] = parts as [string, string, string];
   const header = json(b64u(h, "JWS header"), "JWS header");
-  if (header.alg !== "ES256") fail("unsupported", `JWS alg ${JSON.stringify(header.alg)} is not ES256`);
-  if (typeof header.kid !== "string" || header.kid === "") fail("bad-format", "JWS header has no kid");
+  if (header.alg !== "ES256") {
+    fail("unsupported", `JWS alg ${JSON.stringify(header.alg)} is not ES256`);
+  }
+  if (typeof header.kid !== "string" || header.kid === "") {
+    fail("bad-format", "JWS header has no kid");
+  }
   const kid = header.kid as string;
   const jwk = json(await loadKey(kid, deps), `verification key \`${kid}\``);
   let key: CryptoKey;
   try {
     if (jwk.kty !== "EC" || jwk.crv !== "P-256") throw new TypeError("not an EC P-256 JWK");
     const { d: _d, ...pub } = jwk;
-    key = await crypto.subtle.importKey("jwk", pub as JsonWebKey, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+    key = await crypto.subtle.importKey(
+      "jwk",
+      pub as JsonWebKey,
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    );
   } catch (err) {
     return fail("bad-key", `verification key \`${kid}\` is not a P-256 public JWK`, err);
   }

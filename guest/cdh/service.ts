@@ -5,13 +5,15 @@
  */
 import { cdh } from "@coco/lib/proto";
 import { Code, TtrpcError, type TtrpcServer } from "@coco/lib/ttrpc";
+import { type Logger, nullLogger } from "@coco/lib/log";
 import type { ConfidentialDataHub } from "./hub.ts";
 
-async function mapped<T>(run: () => Promise<T>): Promise<T> {
+async function mapped<T>(logger: Logger, method: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
     if (err instanceof TtrpcError) throw err;
+    logger.error(`${method} failed`, { error: err });
     throw new TtrpcError(Code.INTERNAL, `[CDH] [ERROR]: ${(err as Error).message}`, { cause: err });
   }
 }
@@ -21,13 +23,27 @@ const unimplemented = (what: string) => () => {
 };
 
 /** Registers the CDH services of `hub` on `server`. */
-export function registerConfidentialDataHub(server: TtrpcServer, hub: ConfidentialDataHub): TtrpcServer {
+export function registerConfidentialDataHub(
+  server: TtrpcServer,
+  hub: ConfidentialDataHub,
+  logger: Logger = nullLogger,
+): TtrpcServer {
   return server
     .registerService(cdh.GetResourceService, {
-      getResource: (req) => mapped(async () => ({ Resource: await hub.getResource(req.ResourcePath) })),
+      getResource: (req) =>
+        mapped(
+          logger,
+          "GetResource",
+          async () => ({ Resource: await hub.getResource(req.ResourcePath) }),
+        ),
     })
     .registerService(cdh.SealedSecretService, {
-      unsealSecret: (req) => mapped(async () => ({ plaintext: await hub.unsealSecret(req.secret) })),
+      unsealSecret: (req) =>
+        mapped(
+          logger,
+          "UnsealSecret",
+          async () => ({ plaintext: await hub.unsealSecret(req.secret) }),
+        ),
     })
     .registerService(cdh.SecureMountService, { secureMount: unimplemented("SecureMount") })
     .registerService(cdh.ImagePullService, { pullImage: unimplemented("PullImage") });

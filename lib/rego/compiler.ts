@@ -170,7 +170,7 @@ function checkDefaultValue(t: Term, file: string): void {
     case "in":
       return bad("membership");
     default:
-      return bad("comprehension");
+      return;
   }
 }
 
@@ -264,7 +264,7 @@ function compileModule(
       return {
         value: valueR,
         body: r.body,
-        ground: !hasLocalVar(valueR),
+        ground: !hasLocalVar(valueR) && !dynR.some(hasLocalVar),
         line: b.loc.line,
         dyn: dynR,
         args: r.args,
@@ -283,7 +283,8 @@ function compileModule(
       col: rule.loc.col,
     };
     const node = nodeAt(root, path);
-    if (rule.isDefault) node.defaults.push(def);
+    if (rule.isDefault && c.dyn.length > 0) node.partial.push(def);
+    else if (rule.isDefault) node.defaults.push(def);
     else if (c.kind === "complete") node.complete.push(def);
     else if (c.kind === "function") node.functions.push(def);
     else node.partial.push(def);

@@ -10,6 +10,14 @@ import { type Token, tokenize } from "./lexer.ts";
 
 const REL_OPS = new Set(["==", "!=", "<", "<=", ">", ">="]);
 
+/** Terms written in parentheses (an operator expression in parentheses may head a
+ * comprehension; unparenthesized, `a & b | c` is a union). */
+const PAREN = new WeakSet<Term>();
+
+function isOpExpr(t: Term): boolean {
+  return (t.t === "binop" || t.t === "in") && !PAREN.has(t);
+}
+
 /** Shared token cursor and expression grammar. */
 export class ExprParser {
   protected toks: Token[];
@@ -192,6 +200,8 @@ export class ExprParser {
   }
 
   protected noOr = false;
+  /** Parsing a `default` rule's value (changes one error message, as regorus). */
+  protected inDefault = false;
   protected parseOr(): Term {
     let l = this.parseAnd();
     while (!this.noOr && this.is("|")) {
@@ -232,7 +242,14 @@ export class ExprParser {
     if (this.is("-")) {
       const t = this.next();
       const n = this.tok;
-      if (n.kind !== "number") this.fail("unary - can only be used with numeric literals", t);
+      if (n.kind !== "number") {
+        this.fail(
+          this.inDefault
+            ? "invalid `unaryexpr` in default value"
+            : "unary - can only be used with numeric literals",
+          t,
+        );
+      }
       this.next();
       return this.parsePostfix({ t: "scalar", v: -parseNumber(n.text), loc: this.loc(t) });
     }
@@ -308,9 +325,10 @@ export class ExprParser {
           this.next();
           const saveOr = this.noOr;
           this.noOr = false;
-          const e = this.parseExpr();
+          const e = this.parseIn();
           this.noOr = saveOr;
           this.expect(")");
+          PAREN.add(e);
           return e;
         }
     }
@@ -355,13 +373,15 @@ export class ExprParser {
     if (this.accept("]")) return { t: "array", items, loc };
     const saveOr = this.noOr;
     this.noOr = true;
-    const first = this.parseExpr();
+    let first = this.parseExpr();
     this.noOr = false;
-    if (this.accept("|")) {
-      const body = this.parseQuery(["]"]);
-      this.expect("]");
-      this.noOr = saveOr;
-      return { t: "acompr", head: first, body, loc };
+    if (this.is("|")) {
+      const body = isOpExpr(first) ? undefined : this.tryComprBody("]");
+      if (body) {
+        this.noOr = saveOr;
+        return { t: "acompr", head: first, body, loc };
+      }
+      first = this.continueOr(first);
     }
     items.push(first);
     while (this.accept(",")) {
@@ -373,6 +393,35 @@ export class ExprParser {
     return { t: "array", items, loc };
   }
 
+  /** After `head |`: parses a comprehension body if it ends at `closer`, else rewinds. */
+  private tryComprBody(closer: string): Query | undefined {
+    const save = this.pos;
+    this.next();
+    try {
+      const body = this.parseQuery([closer]);
+      if (this.is(closer)) {
+        this.next();
+        return body;
+      }
+    } catch {
+      // not a comprehension
+    }
+    this.pos = save;
+    return undefined;
+  }
+
+  /** Continues `first | …` as a set-union expression (then comparisons / `in`). */
+  private continueOr(first: Term): Term {
+    let l = first;
+    while (this.accept("|")) l = { t: "binop", op: "|", l, r: this.parseAnd(), loc: l.loc };
+    while (this.tok.kind === "sym" && REL_OPS.has(this.tok.text)) {
+      const op = this.next().text as BinOp;
+      l = { t: "binop", op, l, r: this.parseOr(), loc: l.loc };
+    }
+    while (this.accept("in")) l = { t: "in", key: undefined, value: l, coll: this.parseRel(), loc: l.loc };
+    return l;
+  }
+
   private parseBrace(loc: Loc): Term {
     this.next();
     if (this.accept("}")) return { t: "object", entries: [], loc };
@@ -382,11 +431,13 @@ export class ExprParser {
     if (this.accept(":")) {
       const v = this.parseExpr();
       this.noOr = false;
-      if (this.accept("|")) {
-        const body = this.parseQuery(["}"]);
-        this.expect("}");
-        this.noOr = saveOr;
-        return { t: "ocompr", key: first, value: v, body, loc };
+      if (this.is("|")) {
+        const body = this.tryComprBody("}");
+        if (body) {
+          this.noOr = saveOr;
+          return { t: "ocompr", key: first, value: v, body, loc };
+        }
+        this.fail("invalid object comprehension");
       }
       const entries: [Term, Term][] = [[first, v]];
       while (this.accept(",")) {
@@ -400,13 +451,16 @@ export class ExprParser {
       return { t: "object", entries, loc };
     }
     this.noOr = false;
-    if (this.accept("|")) {
-      const body = this.parseQuery(["}"]);
-      this.expect("}");
-      this.noOr = saveOr;
-      return { t: "scompr", head: first, body, loc };
+    let head = first;
+    if (this.is("|")) {
+      const body = isOpExpr(first) ? undefined : this.tryComprBody("}");
+      if (body) {
+        this.noOr = saveOr;
+        return { t: "scompr", head: first, body, loc };
+      }
+      head = this.continueOr(first);
     }
-    const items = [first];
+    const items = [head];
     while (this.accept(",")) {
       if (this.is("}")) break;
       items.push(this.parseExpr());

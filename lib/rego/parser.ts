@@ -109,7 +109,10 @@ class ModuleParser extends ExprParser {
     const loc = this.loc();
     const isDefault = this.accept("default");
     const nameTok = this.tok;
-    if (nameTok.kind !== "ident" || KEYWORDS.has(nameTok.text)) this.fail("expecting rule name");
+    if (nameTok.kind === "ident" && KEYWORDS.has(nameTok.text)) {
+      this.fail(`unexpected keyword \`${nameTok.text}\``);
+    }
+    if (nameTok.kind !== "ident") this.fail("expecting rule name");
     this.next();
     const ref: Term[] = [{ t: "scalar", v: nameTok.text, loc: this.loc(nameTok) }];
     for (;;) {
@@ -145,7 +148,12 @@ class ModuleParser extends ExprParser {
     let assign = false;
     if (this.is("=") || this.is(":=")) {
       assign = this.next().text === ":=";
-      value = this.parseIn();
+      this.inDefault = isDefault;
+      try {
+        value = isDefault ? this.parseRel() : this.parseIn();
+      } finally {
+        this.inDefault = false;
+      }
     }
     const first = this.parseBody(loc, value);
     const bodies: RuleBody[] = [first.body];

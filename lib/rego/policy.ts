@@ -75,7 +75,14 @@ interface CompiledQuery {
 
 const MAX_QUERY_CACHE = 256;
 
-class Policy implements CompiledPolicy {
+/** Internal query solution (values not yet converted to JSON). */
+export interface RawResult {
+  bindings: Map<string, Value>;
+  expressions: Value[];
+}
+
+/** The CompiledPolicy implementation (exported for the conformance runner). */
+export class Policy implements CompiledPolicy {
   #queries = new Map<string, CompiledQuery>();
   constructor(readonly compiled: Compiled, readonly table: BuiltinTable) {}
 
@@ -133,15 +140,15 @@ class Policy implements CompiledPolicy {
   #run(text: string, options: EvalOptions, firstOnly: boolean) {
     const q = this.#query(text);
     const ev = this.#evaluator(options);
-    const results: QueryResult[] = [];
+    const results: RawResult[] = [];
     const exprs = new Map<Literal, Value>();
     const run = (i: number): boolean => {
       if (i === q.body.length) {
-        const bindings: Record<string, JsonValue> = {};
+        const bindings = new Map<string, Value>();
         for (const [k, v] of ev.env) {
-          if (!k.startsWith("_") && !k.includes("$")) bindings[k] = toJson(v);
+          if (!k.startsWith("_") && !k.includes("$")) bindings.set(k, v);
         }
-        const expressions = q.order.map((l) => toJson(exprs.get(l) ?? true));
+        const expressions = q.order.map((l) => exprs.get(l) ?? true);
         results.push({ bindings, expressions });
         return firstOnly;
       }
@@ -151,23 +158,32 @@ class Policy implements CompiledPolicy {
         return ev.evalTerm(l.e, (v) => {
           if (v === false && !q.single) return false;
           exprs.set(l, v);
-          return run(i + 1);
+          try {
+            return run(i + 1);
+          } finally {
+            exprs.delete(l);
+          }
         });
       }
       return ev.evalLiteral(l, () => run(i + 1));
     };
     guardStack(() => run(0));
-    return { results, prints: ev.prints, ev };
+    return { results, prints: ev.prints };
+  }
+
+  /** All solutions as Rego values (used by the conformance runner). */
+  queryRaw(query: string, options: EvalOptions = {}): { results: RawResult[]; prints: string[] } {
+    return this.#run(query, options, false);
   }
 
   queryAll(query: string, options: EvalOptions = {}) {
     const { results, prints } = this.#run(query, options, false);
-    return { results, prints };
+    return { results: results.map(jsonResult), prints };
   }
 
   evaluate(query: string, options: EvalOptions = {}): EvalResult {
     const { results, prints } = this.#run(query, options, true);
-    const r = results[0];
+    const r = results[0] && jsonResult(results[0]);
     let value: JsonValue | undefined;
     if (r) {
       value = Object.keys(r.bindings).length > 0 ? r.bindings : r.expressions.at(-1);
@@ -180,6 +196,12 @@ class Policy implements CompiledPolicy {
     }
     return out;
   }
+}
+
+function jsonResult(r: RawResult): QueryResult {
+  const bindings: Record<string, JsonValue> = {};
+  for (const [k, v] of r.bindings) bindings[k] = toJson(v);
+  return { bindings, expressions: r.expressions.map(toJson) };
 }
 
 function isAssign(l: Literal & { k: "expr" }): boolean {

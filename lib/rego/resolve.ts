@@ -130,6 +130,9 @@ export class Resolver {
       case "some":
         return l;
       case "expr":
+        if (l.e.t === "binop" && (l.e.op === "=" || l.e.op === ":=")) {
+          checkPatterns(l.e.l, l.e.r, l.e.op, (m) => this.#fail(l.loc, m));
+        }
         return {
           ...l,
           e: l.e.t === "call" && !l.neg ? this.#call(l.e, scope, true) : this.#term(l.e, scope),
@@ -271,7 +274,13 @@ export class Resolver {
     const parts = t.name.split(".");
     let target: CallTarget;
     let arity: number | undefined;
-    const full = scope.lookup(parts[0]!) === undefined ? this.#globalPath(parts) : undefined;
+    // For calls an import alias takes precedence over a rule of the same name (regorus).
+    const imp = this.ctx.imports.get(parts[0]!);
+    const full = scope.lookup(parts[0]!) !== undefined
+      ? undefined
+      : imp && imp[0] === "data"
+      ? [...imp, ...parts.slice(1)]
+      : this.#globalPath(parts);
     if (full && full[0] === "data") {
       const path = full.join(".");
       arity = this.ctx.functionArity(path);
@@ -395,4 +404,48 @@ function literalVars(l: Literal, out: Set<string>): void {
       break;
   }
   for (const w of l.withs) usedVars(w.value, out);
+}
+
+function hasVar(t: Term): boolean {
+  if (t.t === "var") return !t.global;
+  if (t.t === "array") return t.items.some(hasVar);
+  if (t.t === "object") return t.entries.some(([k, v]) => hasVar(k) || hasVar(v));
+  if (t.t === "ref") return hasVar(t.head) || t.path.some(hasVar);
+  return false;
+}
+
+function keyText(t: Term): string | undefined {
+  return t.t === "scalar" ? JSON.stringify(t.v) : undefined;
+}
+
+/** Static checks regorus makes on `=` / `:=` between literal patterns. */
+function checkPatterns(l: Term, r: Term, op: string, fail: (m: string) => never): void {
+  if (op === ":=" && !hasVar(l)) {
+    fail("assignment operator := requires left-hand side to have bindable variables");
+  }
+  const lk = l.t === "array" || l.t === "object", rk = r.t === "array" || r.t === "object";
+  if (!lk || !rk) return;
+  if (l.t !== r.t) {
+    fail("incompatible destructuring patterns: both sides must be arrays or objects with matching structure");
+  }
+  if (l.t === "array" && r.t === "array") {
+    if (l.items.length !== r.items.length) fail("mismatch in number of array elements");
+    l.items.forEach((x, i) => checkPatterns(x, r.items[i]!, "=", fail));
+    return;
+  }
+  if (l.t !== "object" || r.t !== "object") return;
+  const lkeys = l.entries.map(([k]) => keyText(k)), rkeys = r.entries.map(([k]) => keyText(k));
+  if (lkeys.includes(undefined) || rkeys.includes(undefined)) return;
+  const ls = [...lkeys].sort(), rs = [...rkeys].sort();
+  if (ls.join(",") === rs.join(",")) return;
+  if (!hasVar(r)) {
+    fail(`object literal keys mismatch. Expected keys [${ls.join(", ")}] got [${rs.join(", ")}].`);
+  }
+  if (ls.length !== rs.length) {
+    fail(
+      `object field count mismatch in assignment: left has ${ls.length} fields, right has ${rs.length} fields`,
+    );
+  }
+  const missing = rkeys.find((k) => !lkeys.includes(k));
+  fail(`key ${missing} not found in left-hand side object during destructuring`);
 }

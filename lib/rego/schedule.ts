@@ -9,6 +9,8 @@ import type { Literal, Query, Term } from "./ast.ts";
 interface Flow {
   ins: Set<string>;
   outs: Set<string>;
+  /** `x = y` between two variables needs one of them bound. */
+  anyOf?: string[];
 }
 
 function walk(t: Term, out: boolean, scope: Set<string>, f: Flow): void {
@@ -114,6 +116,12 @@ export function schedule(q: Query, scope: Set<string>): Query {
     const f: Flow = { ins: new Set(), outs: new Set() };
     literalFlow(l, scope, f);
     for (const v of f.outs) f.ins.delete(v);
+    if (l.k === "expr" && !l.neg && l.e.t === "binop" && (l.e.op === "=" || l.e.op === ":=")) {
+      const { l: a, r: b } = l.e;
+      if (a.t === "var" && b.t === "var" && scope.has(a.name) && scope.has(b.name)) {
+        f.anyOf = [a.name, b.name];
+      }
+    }
     return f;
   });
   const bindable = new Set<string>();
@@ -123,7 +131,9 @@ export function schedule(q: Query, scope: Set<string>): Query {
   const order: number[] = [];
   while (remaining.length > 0) {
     let pick = remaining.findIndex((i) => {
-      for (const v of flows[i]!.ins) if (bindable.has(v) && !bound.has(v)) return false;
+      const f = flows[i]!;
+      for (const v of f.ins) if (bindable.has(v) && !bound.has(v)) return false;
+      if (f.anyOf && !f.anyOf.some((v) => bound.has(v))) return false;
       return true;
     });
     if (pick < 0) pick = 0;

@@ -225,8 +225,8 @@ export function equal(a: Value, b: Value): boolean {
     for (const v of a.values()) if (!b.has(v)) return false;
     return true;
   }
-  if (!(b instanceof ObjectValue) || a.size !== b.size) return false;
   const oa = a as ObjectValue;
+  if (!(b instanceof ObjectValue) || oa.size !== b.size) return false;
   for (const [k, v] of oa.entries()) {
     const w = b.get(k);
     if (w === undefined || !equal(v, w)) return false;

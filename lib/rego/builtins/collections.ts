@@ -26,7 +26,9 @@ export function collections(t: BuiltinTable): void {
   define(t, "array.reverse", 1, ([a]) => [...arr("array.reverse", a)].reverse());
   define(t, "array.slice", 3, ([a, s, e]) => {
     const xs = arr("array.slice", a);
-    let start = Math.trunc(num("array.slice", s)), end = Math.trunc(num("array.slice", e));
+    const s0 = num("array.slice", s), e0 = num("array.slice", e);
+    if (!Number.isInteger(s0) || !Number.isInteger(e0)) return undefined;
+    let start = s0, end = e0;
     if (start < 0) start = 0;
     if (end > xs.length) end = xs.length;
     if (start >= end) return [];

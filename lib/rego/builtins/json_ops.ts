@@ -91,11 +91,14 @@ export function jsonRemove(o: ObjectValue, p: Value): Value {
   return remove(o, tree(parsePaths("json.remove", p))) ?? new ObjectValue();
 }
 
-function pointer(p: Value | undefined): Value[] {
-  if (Array.isArray(p)) return [...p];
-  if (typeof p !== "string") throw new BuiltinError("`json.patch` expects path as string or array");
+function pointer(p: Value | undefined): Value[] | undefined {
+  if (Array.isArray(p)) {
+    if (p.some((x) => typeof x !== "string" && !(typeof x === "number" && Number.isInteger(x)))) return undefined;
+    return p.map((x) => typeof x === "number" ? String(x) : x);
+  }
+  if (typeof p !== "string") return undefined;
   if (p === "") return [];
-  if (!p.startsWith("/")) throw new BuiltinError(`invalid JSON pointer ${p}`);
+  if (!p.startsWith("/")) return undefined;
   return p.slice(1).split("/").map(unescape);
 }
 
@@ -126,8 +129,8 @@ function update(v: Value, path: Value[], f: (parent: Value, key: Value) => Value
     return out;
   }
   if (Array.isArray(v)) {
-    const i = Number(seg);
-    if (!Number.isInteger(i) || i < 0 || i >= v.length) return undefined;
+    const i = arrayIndex(seg!);
+    if (i === undefined || i >= v.length) return undefined;
     const nc = update(v[i] as Value, rest, f);
     if (nc === undefined) return undefined;
     const out = [...v];
@@ -146,8 +149,8 @@ function add(doc: Value, path: Value[], val: Value): Value | undefined {
       return out;
     }
     if (Array.isArray(parent)) {
-      const i = key === "-" ? parent.length : Number(key);
-      if (!Number.isInteger(i) || i < 0 || i > parent.length) return undefined;
+      const i = key === "-" ? parent.length : arrayIndex(key);
+      if (i === undefined || i > parent.length) return undefined;
       const out = [...parent];
       out.splice(i, 0, val);
       return out;
@@ -164,8 +167,8 @@ function del(doc: Value, path: Value[]): Value | undefined {
       return new ObjectValue([...parent.entries()].filter(([k]) => !equal(k, key)));
     }
     if (Array.isArray(parent)) {
-      const i = Number(key);
-      if (!Number.isInteger(i) || i < 0 || i >= parent.length) return undefined;
+      const i = arrayIndex(key);
+      if (i === undefined || i >= parent.length) return undefined;
       return parent.filter((_, j) => j !== i);
     }
     if (parent instanceof SetValue) {
@@ -176,6 +179,11 @@ function del(doc: Value, path: Value[]): Value | undefined {
   });
 }
 
+/** A JSON-pointer array index: digits without leading zeros. */
+function arrayIndex(seg: Value): number | undefined {
+  return typeof seg === "string" && /^(0|[1-9]\d*)$/.test(seg) ? Number(seg) : undefined;
+}
+
 /** RFC 6902 patch; undefined if any operation fails. */
 export function jsonPatch(doc: Value, ops: readonly Value[]): Value | undefined {
   let cur: Value | undefined = doc;
@@ -183,6 +191,8 @@ export function jsonPatch(doc: Value, ops: readonly Value[]): Value | undefined 
     if (!(op instanceof ObjectValue) || cur === undefined) return undefined;
     const kind = op.get("op");
     const path = pointer(op.get("path"));
+    if (!path) return undefined;
+    if ((kind === "add" || kind === "replace" || kind === "test") && !op.has("value")) return undefined;
     switch (kind) {
       case "add":
         cur = add(cur, path, op.get("value") ?? null);
@@ -202,6 +212,7 @@ export function jsonPatch(doc: Value, ops: readonly Value[]): Value | undefined 
       case "move":
       case "copy": {
         const from = pointer(op.get("from"));
+        if (!from) return undefined;
         const v = getAt(cur, from);
         if (v === undefined) return undefined;
         if (kind === "move") cur = del(cur, from);

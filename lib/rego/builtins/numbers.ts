@@ -38,7 +38,7 @@ export function numbers(t: BuiltinTable): void {
   define(t, "numbers.range", 2, ([a, b]) => {
     const x = num("numbers.range", a), y = num("numbers.range", b);
     if (!Number.isInteger(x) || !Number.isInteger(y)) {
-      throw new BuiltinError("`numbers.range` expects integer arguments");
+      throw new BuiltinError("`numbers.range` operands must be integer");
     }
     return range("numbers.range", x, y, 1);
   });

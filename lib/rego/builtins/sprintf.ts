@@ -48,7 +48,7 @@ export function sprintf(fmt: string, args: Value[]): string {
       continue;
     }
     if (argi >= args.length) {
-      throw new BuiltinError(`no argument specified for format verb ${argi + 1}`);
+      throw new BuiltinError(`no argument specified for format verb ${argi}`);
     }
     const a = args[argi++]!;
     const width = w ? Number(w) : 0;

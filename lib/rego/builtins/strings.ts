@@ -19,6 +19,7 @@ function trimSet(s: string, cut: string, left: boolean, right: boolean): string 
 }
 
 function indexOfCp(s: string, sub: string, from = 0): number {
+  if (sub === "") return -1;
   const i = s.indexOf(sub, from);
   return i < 0 ? -1 : [...s.slice(0, i)].length;
 }

@@ -133,12 +133,19 @@ export abstract class Interpreter implements BuiltinContext {
         if (l.neg) return this.evalExpr(l.e, () => true) ? false : k();
         return this.evalExpr(l.e, k);
       case "somein":
-        return this.evalTerm(l.coll, (c) =>
-          this.iterate(c, (key, val) =>
-            this.unifyValue(l.value, val, true, () =>
-              l.key ? this.unifyValue(l.key, key, true, k) : k())));
+        return this.evalTerm(l.coll, (c) => {
+          if (typeof c !== "object" || c === null) {
+            if (this.strict) this.fail(l.loc, "`some .. in collection` expects array/set/object.");
+            return false;
+          }
+          this.checkSomeArity(l.value, c, l.loc);
+          return this.iterate(c, (key, val) =>
+            this.unifyValue(l.value, val, false, () =>
+              l.key ? this.unifyValue(l.key, key, false, k) : k()));
+        });
       case "every":
         return this.evalTerm(l.coll, (c) => {
+          if (typeof c !== "object" || c === null) return false;
           let ok = true;
           this.iterate(c, (key, val) => {
             const found = this.unifyValue(l.value, val, true, () =>
@@ -150,6 +157,16 @@ export abstract class Interpreter implements BuiltinContext {
           });
           return ok ? k() : false;
         });
+    }
+  }
+
+  /** `some [a, b] in xs` where no element has the pattern's length is an error (regorus). */
+  checkSomeArity(p: Term, c: Value, loc: Loc): void {
+    if (p.t !== "array") return;
+    const vals = Array.isArray(c) ? c : c instanceof SetValue ? c.values() : undefined;
+    if (!vals || vals.length === 0) return;
+    if (vals.every((v) => Array.isArray(v) && v.length !== p.items.length)) {
+      this.fail(loc, "mismatch in number of array elements");
     }
   }
 
@@ -381,33 +398,44 @@ export abstract class Interpreter implements BuiltinContext {
     });
   }
 
-  /** `data.…` reference: walks the rule tree while segments are known strings. */
+  /** `data.…` reference: walks the rule tree while segments are known keys, so that only
+   * the rules actually referenced are evaluated. */
   evalDataRef(t: Term & { t: "ref" }, k: VK): boolean {
-    const keys: string[] = [];
-    let node: RuleNode | undefined = this.compiled.root;
-    let i = 0;
-    for (; i < t.path.length && node; i++) {
-      const seg = t.path[i]!;
-      let key: Value | undefined;
-      if (seg.t === "scalar") key = seg.v;
-      else if (seg.t === "var" && !seg.global) key = this.env.get(seg.name);
-      if (typeof key !== "string") break;
-      const child: RuleNode | undefined = node.children.get(key);
-      if (!child) break;
-      keys.push(key);
-      node = child;
-      if (node.complete.length > 0 || node.partial.length > 0 || node.functions.length > 0) {
-        i++;
-        break;
-      }
+    return this.descend(this.compiled.root, [], t.path, 0, t.loc, k);
+  }
+
+  descend(node: RuleNode, keys: string[], path: Term[], i: number, loc: Loc, k: VK): boolean {
+    const ownRules = node.complete.length > 0 || node.partial.length > 0 ||
+      node.functions.length > 0 || node.defaults.length > 0;
+    if (i === path.length || ownRules) {
+      const v = this.dataPath(keys, 0, loc, node);
+      return v === undefined ? false : this.walkPath(v, path, i, k);
     }
-    const v = this.dataPath(keys, 0, t.loc, node);
-    if (v === undefined) return false;
-    return this.walkPath(v, t.path, i, k);
+    const seg = path[i]!;
+    if (seg.t === "var" && !seg.global && !this.env.has(seg.name)) {
+      const v = this.dataPath(keys, 0, loc, node);
+      return v === undefined ? false : this.walkPath(v, path, i, k);
+    }
+    return this.evalTerm(seg, (key) => {
+      const skey = typeof key === "number" ? String(key) : key;
+      if (typeof skey === "string") {
+        const child = node.children.get(skey);
+        if (child) return this.descend(child, [...keys, skey], path, i + 1, loc, k);
+        const v = this.dataPath([...keys, skey], 0, loc, undefined, true);
+        return v === undefined ? false : this.walkPath(v, path, i + 1, k);
+      }
+      return false;
+    });
   }
 
   /** Value of `data` at `keys` (rules, base data, and `with` overrides). */
-  dataPath(keys: string[], _from: number, _loc: Loc, node?: RuleNode): Value | undefined {
+  dataPath(
+    keys: string[],
+    _from: number,
+    _loc: Loc,
+    node?: RuleNode,
+    baseOnly = false,
+  ): Value | undefined {
     const ov = this.state.dataOverrides;
     for (let j = ov.length - 1; j >= 0; j--) {
       const o = ov[j]!;
@@ -418,11 +446,16 @@ export abstract class Interpreter implements BuiltinContext {
       }
     }
     let n = node;
-    if (!n) {
+    if (!n && !baseOnly) {
       n = this.compiled.root;
       for (const key of keys) n = n?.children.get(key);
     }
-    let v = n ? this.nodeValue(n) : baseAt(this.data, keys);
+    let v: Value | undefined;
+    if (n && (n.complete.length > 0 || n.functions.length > 0) && keys.length > 0) {
+      // Base data wins over a rule at the same path (regorus behaviour).
+      v = baseAt(this.data, keys);
+    }
+    if (v === undefined) v = n ? this.nodeValue(n) : baseAt(this.data, keys);
     if (v === undefined) return undefined;
     for (const o of ov) {
       if (o.path.length > keys.length && keys.every((p, x) => p === o.path[x])) {

@@ -118,23 +118,27 @@ export class Evaluator extends Interpreter {
     const isSet = node.partial.some((d) => d.kind === "set" && d.dyn.length === 0);
     if (isSet) root.set = new SetValue();
     for (const def of node.partial) {
+      if (def.isDefault) continue;
       for (const b of def.bodies) {
         const produced = this.#partialBody(def, b, root);
         if (produced) break;
       }
     }
+    for (const def of node.partial) {
+      if (def.isDefault) this.#partialBody(def, def.bodies[0]!, root, true);
+    }
     return build(root);
   }
 
-  #partialBody(def: RuleDef, b: CompiledBody, root: Builder): boolean {
+  #partialBody(def: RuleDef, b: CompiledBody, root: Builder, onlyMissing = false): boolean {
     let produced = false;
     this.withEnv(() =>
       this.evalQuery(b.body, 0, () =>
         this.evalList(b.dyn, 0, [], (keys) =>
           this.evalTerm(b.value, (v) => {
             produced = true;
-            this.#insert(def, root, keys, v);
-            return false;
+            if (!onlyMissing || !has(root, keys)) this.#insert(def, root, keys, v);
+            return b.ground;
           })))
     );
     return produced;
@@ -180,11 +184,12 @@ export class Evaluator extends Interpreter {
   callUser(path: string, args: Value[], loc: Loc): Value | undefined {
     let node: RuleNode | undefined = this.compiled.root;
     for (const p of path.split(".").slice(1)) node = node?.children.get(p);
-    if (!node || node.functions.length === 0) {
+    const first = node?.functions[0] ?? node?.defaults.find((d) => d.args !== undefined);
+    if (!node || !first) {
       if (node && args.length === 0) return this.nodeValue(node);
       this.fail(loc, `could not find function ${path}`);
     }
-    return this.#callNode(node, args, node.functions[0]!);
+    return this.#callNode(node, args, first);
   }
 
   #callNode(node: RuleNode, args: Value[], first: RuleDef): Value | undefined {
@@ -214,6 +219,17 @@ export class Evaluator extends Interpreter {
       this.#activeFns.delete(node);
     }
   }
+}
+
+function has(root: Builder, keys: Value[]): boolean {
+  let cur: Builder | undefined = root;
+  for (const k of keys) {
+    const e: Builder["entries"] extends Map<string, infer E> ? E | undefined : never = cur?.entries
+      .get(canonical(k));
+    if (!e) return false;
+    cur = e.child;
+  }
+  return true;
 }
 
 function build(b: Builder): Value {
