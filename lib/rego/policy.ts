@@ -101,7 +101,7 @@ export class Policy implements CompiledPolicy {
   #query(text: string): CompiledQuery {
     let q = this.#queries.get(text);
     if (q) return q;
-    const parsed = parseQuery(text);
+    const parsed = guardStack(() => parseQuery(text));
     const resolver = new Resolver({
       file: "<query>",
       pkg: [],
@@ -139,7 +139,7 @@ export class Policy implements CompiledPolicy {
 
   #run(text: string, options: EvalOptions, firstOnly: boolean) {
     const q = this.#query(text);
-    const ev = this.#evaluator(options);
+    const ev = guardStack(() => this.#evaluator(options));
     const results: RawResult[] = [];
     const exprs = new Map<Literal, Value>();
     const run = (i: number): boolean => {

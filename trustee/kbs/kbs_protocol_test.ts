@@ -146,7 +146,7 @@ Deno.test("POST /kbs/v0/attest refuses a wrong nonce, tampered evidence, no cook
     );
     await expectError(
       await t.call("POST", "/kbs/v0/attest", {
-        body: '{"runtime-data":{}}',
+        body: '{"runtime-data":{},"tee-evidence":{"primary_evidence":{}}}',
         headers: { Cookie: h.cookie },
       }),
       401,

@@ -48,11 +48,13 @@ export function marshal(v: Value): string {
 }
 
 function unmarshal(name: string, s: string): Value {
+  let j: unknown;
   try {
-    return fromJson(JSON.parse(s));
+    j = JSON.parse(s);
   } catch {
     throw new BuiltinError(`\`${name}\` could not parse JSON`);
   }
+  return fromJson(j);
 }
 
 /** Registers encoding builtins. */
@@ -108,7 +110,7 @@ export function encoding(t: BuiltinTable): void {
     try {
       return fromJson(yamlParse(str("yaml.unmarshal", s), { maxAliasCount: 100 }) ?? null);
     } catch (e) {
-      if (e instanceof BuiltinError) throw e;
+      if (e instanceof BuiltinError || e instanceof RangeError) throw e;
       throw new BuiltinError("`yaml.unmarshal` could not parse YAML");
     }
   });
