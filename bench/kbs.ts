@@ -9,9 +9,14 @@ import { AdminClient } from "../trustee/client/admin_client.ts";
 import { startDeno } from "../tests/harness.ts";
 import { type BenchRow, percentile, rssMiB } from "./_lib.ts";
 
-const ALLOW = 'package policy\nimport rego.v1\ndefault allow := false\nallow if data.plugin == "resource"\n';
+const ALLOW =
+  'package policy\nimport rego.v1\ndefault allow := false\nallow if data.plugin == "resource"\n';
 
-async function flows(url: string, concurrency: number, durationMs: number): Promise<{ lat: number[]; errors: number; secs: number }> {
+async function flows(
+  url: string,
+  concurrency: number,
+  durationMs: number,
+): Promise<{ lat: number[]; errors: number; secs: number }> {
   const lat: number[] = [];
   let errors = 0;
   const end = performance.now() + durationMs;
@@ -44,7 +49,10 @@ export async function bench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   try {
     const url = trustee.match[1]!;
-    const admin = new AdminClient({ url, token: (await Deno.readTextFile(`${home}/admin-token`)).trim() });
+    const admin = new AdminClient({
+      url,
+      token: (await Deno.readTextFile(`${home}/admin-token`)).trim(),
+    });
     await admin.setResourcePolicy(ALLOW);
     await admin.setResource("bench/key/1", new TextEncoder().encode("x".repeat(64)));
     admin.close();

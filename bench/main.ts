@@ -10,9 +10,14 @@ const MODULES: Record<string, () => Promise<{ bench(): Promise<BenchRow[]> }>> =
   rego: () => import("./rego.ts"),
 };
 
-const fmt = (v: number | undefined, d = 2) => (v === undefined || Number.isNaN(v) ? "-" : v.toFixed(d));
+const fmt = (
+  v: number | undefined,
+  d = 2,
+) => (v === undefined || Number.isNaN(v) ? "-" : v.toFixed(d));
 const wanted = Deno.args.length ? Deno.args : Object.keys(MODULES);
-const build = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", "scripts/build.ts", "--bundle-only"] }).output();
+const build = await new Deno.Command(Deno.execPath(), {
+  args: ["run", "-A", "scripts/build.ts", "--bundle-only"],
+}).output();
 if (!build.success) throw new Error("bundle build failed");
 console.log("| benchmark | ops/s | p50 ms | p99 ms | RSS MiB | notes |");
 console.log("| --- | --- | --- | --- | --- | --- |");
@@ -31,6 +36,10 @@ for (const name of wanted) {
   }
   for (const r of rows) {
     const notes = [r.note, r.peer ? `peer: ${r.peer}` : ""].filter(Boolean).join("; ");
-    console.log(`| ${r.name} | ${fmt(r.ops_per_s, 0)} | ${fmt(r.p50_ms)} | ${fmt(r.p99_ms)} | ${fmt(r.rss_mb, 1)} | ${notes} |`);
+    console.log(
+      `| ${r.name} | ${fmt(r.ops_per_s, 0)} | ${fmt(r.p50_ms)} | ${fmt(r.p99_ms)} | ${
+        fmt(r.rss_mb, 1)
+      } | ${notes} |`,
+    );
   }
 }

@@ -21,7 +21,10 @@ async function run(args: string[], env: Record<string, string> = {}, timeoutMs =
     stderr: "piped",
     signal: AbortSignal.timeout(timeoutMs),
   }).output();
-  return { ok: out.success, text: new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout) };
+  return {
+    ok: out.success,
+    text: new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout),
+  };
 }
 
 const mustFile = (p: string) => Deno.stat(p).then(() => true, () => false);

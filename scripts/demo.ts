@@ -6,9 +6,10 @@
  * secret the way a workload does (HTTP to 127.0.0.1 api-server-rest), and shuts down.
  */
 import { AdminClient } from "../trustee/client/admin_client.ts";
-import { type Started, startDeno } from "../tests/harness.ts";
+import { startDeno, type Started } from "../tests/harness.ts";
 
-const SAMPLE_POLICY = `# Demo policy: admit the sample TEE (development only; never use in production).
+const SAMPLE_POLICY =
+  `# Demo policy: admit the sample TEE (development only; never use in production).
 package policy
 import rego.v1
 default allow := false
@@ -22,7 +23,11 @@ const t0 = performance.now();
 let last = t0;
 function step(what: string, detail = "") {
   const now = performance.now();
-  console.log(`[${((now - t0) / 1000).toFixed(2).padStart(6)} s] (+${(now - last).toFixed(0).padStart(5)} ms) ${what}${detail ? "  " + detail : ""}`);
+  console.log(
+    `[${((now - t0) / 1000).toFixed(2).padStart(6)} s] (+${
+      (now - last).toFixed(0).padStart(5)
+    } ms) ${what}${detail ? "  " + detail : ""}`,
+  );
   last = now;
 }
 
@@ -32,14 +37,26 @@ let failed = false;
 try {
   const trustee = await startDeno({
     name: "trustee",
-    args: ["run", "-A", "trustee/main.ts", "serve", "--home", `${home}/trustee`, "--socket", "127.0.0.1:0"],
+    args: [
+      "run",
+      "-A",
+      "trustee/main.ts",
+      "serve",
+      "--home",
+      `${home}/trustee`,
+      "--socket",
+      "127.0.0.1:0",
+    ],
     ready: /trustee listening on (http:\/\/\S+)/,
   });
   procs.push(trustee);
   const url = trustee.match[1]!;
   step("trustee started", `${url}  data: ${home}/trustee`);
 
-  const admin = new AdminClient({ url, token: (await Deno.readTextFile(`${home}/trustee/admin-token`)).trim() });
+  const admin = new AdminClient({
+    url,
+    token: (await Deno.readTextFile(`${home}/trustee/admin-token`)).trim(),
+  });
   await admin.setResourcePolicy(SAMPLE_POLICY);
   step("resource policy set", "admits the SAMPLE TEE — development only");
   const secret = `demo secret ${crypto.randomUUID().slice(0, 8)}`;
@@ -47,22 +64,25 @@ try {
   admin.close();
   step("secret provisioned", "kbs:///default/demo/secret");
 
-  await Deno.writeTextFile(`${home}/guest.toml`, [
-    'tee = "sample"',
-    "[aa]",
-    `socket = "unix://${home}/aa.sock"`,
-    "[aa.token_configs.kbs]",
-    `url = "${url}"`,
-    "[cdh]",
-    `socket = "unix://${home}/cdh.sock"`,
-    "[cdh.kbc]",
-    'name = "cc_kbc"',
-    `url = "${url}"`,
-    "[api_server_rest]",
-    'bind = "127.0.0.1:0"',
-    'features = "all"',
-    "",
-  ].join("\n"));
+  await Deno.writeTextFile(
+    `${home}/guest.toml`,
+    [
+      'tee = "sample"',
+      "[aa]",
+      `socket = "unix://${home}/aa.sock"`,
+      "[aa.token_configs.kbs]",
+      `url = "${url}"`,
+      "[cdh]",
+      `socket = "unix://${home}/cdh.sock"`,
+      "[cdh.kbc]",
+      'name = "cc_kbc"',
+      `url = "${url}"`,
+      "[api_server_rest]",
+      'bind = "127.0.0.1:0"',
+      'features = "all"',
+      "",
+    ].join("\n"),
+  );
   const guest = await startDeno({
     name: "coco-guest",
     args: ["run", "-A", "guest/main.ts", "all", "--config", `${home}/guest.toml`],
@@ -78,7 +98,10 @@ try {
   const res = await fetch(`${asr}/cdh/resource/default/demo/secret`);
   const body = await res.text();
   const released = res.status === 200 && body === secret;
-  step("workload GET /cdh/resource/default/demo/secret", `HTTP ${res.status} → ${released ? "RELEASED" : "REFUSED"}`);
+  step(
+    "workload GET /cdh/resource/default/demo/secret",
+    `HTTP ${res.status} → ${released ? "RELEASED" : "REFUSED"}`,
+  );
   if (!released) throw new Error(`expected the secret, got HTTP ${res.status}: ${body}`);
   console.log(`\n  secret received by the workload: ${JSON.stringify(body)}\n`);
 

@@ -25,7 +25,10 @@ export async function makeTokenPki(dir: string): Promise<void> {
     notAfter,
     keys: caKeys,
     signingAlgorithm: EC,
-    extensions: [new x509.BasicConstraintsExtension(true, 1, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 1, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+    ],
   });
   const leafKeys = await crypto.subtle.generateKey(EC, true, ["sign", "verify"]);
   const leaf = await x509.X509CertificateGenerator.create({
@@ -39,6 +42,12 @@ export async function makeTokenPki(dir: string): Promise<void> {
     signingAlgorithm: EC,
   });
   await Deno.writeTextFile(`${dir}/ca-cert.pem`, ca.toString("pem") + "\n");
-  await Deno.writeTextFile(`${dir}/token.key`, pkcs8Pem(await crypto.subtle.exportKey("pkcs8", leafKeys.privateKey)));
-  await Deno.writeTextFile(`${dir}/token-cert-chain.pem`, leaf.toString("pem") + "\n" + ca.toString("pem") + "\n");
+  await Deno.writeTextFile(
+    `${dir}/token.key`,
+    pkcs8Pem(await crypto.subtle.exportKey("pkcs8", leafKeys.privateKey)),
+  );
+  await Deno.writeTextFile(
+    `${dir}/token-cert-chain.pem`,
+    leaf.toString("pem") + "\n" + ca.toString("pem") + "\n",
+  );
 }

@@ -71,10 +71,16 @@ export function startDeno(opts: StartOptions): Promise<Started> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${opts.name ?? opts.args.join(" ")} not ready after ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(
+      () =>
+        reject(new Error(`${opts.name ?? opts.args.join(" ")} not ready after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
   });
   const exited = child.status.then((s) => {
-    throw new Error(`${opts.name ?? opts.args.join(" ")} exited with ${s.code} before it was ready`);
+    throw new Error(
+      `${opts.name ?? opts.args.join(" ")} exited with ${s.code} before it was ready`,
+    );
   });
   return Promise.race([ready, timeout, exited]).then(
     (match) => {
@@ -92,8 +98,15 @@ export function startDeno(opts: StartOptions): Promise<Started> {
 }
 
 /** Runs `deno <args>` to completion and returns its output. */
-export async function runDeno(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), { args, env: { NO_COLOR: "1", ...env }, stdin: "null" }).output();
+export async function runDeno(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+  }).output();
   const d = new TextDecoder();
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
 }

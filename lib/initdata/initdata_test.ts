@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { InitDataError, initDataClaims, initDataDigest, parseInitDataToml } from "./mod.ts";
+import { initDataClaims, initDataDigest, InitDataError, parseInitDataToml } from "./mod.ts";
 
 const TEXT = `version = "0.1.0"
 algorithm = "sha256"
@@ -27,7 +27,10 @@ Deno.test("parseInitDataToml() reads version, algorithm and data", () => {
 
 Deno.test("parseInitDataToml() rejects IANA algorithm names and non-string data", () => {
   assert.throws(() => parseInitDataToml('version="0.1.0"\nalgorithm="sha-384"\n'), InitDataError);
-  assert.throws(() => parseInitDataToml('version="0.1.0"\nalgorithm="sha384"\n[data]\na=1\n'), /data.a must be a string/);
+  assert.throws(
+    () => parseInitDataToml('version="0.1.0"\nalgorithm="sha384"\n[data]\na=1\n'),
+    /data.a must be a string/,
+  );
 });
 
 Deno.test("initDataDigest() hashes the exact text", () => {
@@ -40,7 +43,9 @@ Deno.test("initDataDigest() hashes the exact text", () => {
 Deno.test("initDataClaims() parses aa.toml and lifts policy_data into agent_policy_claims", () => {
   const claims = initDataClaims(parseInitDataToml(TEXT));
   assert.deepEqual(claims["aa.toml"], { token_configs: { kbs: { url: "http://127.0.0.1:8080" } } });
-  assert.deepEqual(claims.agent_policy_claims, { containers: [{ OCI: { Process: { Args: ["/bin/sh"] } } }] });
+  assert.deepEqual(claims.agent_policy_claims, {
+    containers: [{ OCI: { Process: { Args: ["/bin/sh"] } } }],
+  });
   assert.equal("policy.rego" in claims, false);
   assert.equal(claims.other, "plain");
 });

@@ -36,7 +36,9 @@ export function parseInitDataToml(text: string): InitData {
     for (const [k, v] of Object.entries(rawData)) data[k] = str(v, `data.${k}`);
     return { version: str(o.version, "version"), algorithm: algorithm as HashAlgorithm, data };
   } catch (err) {
-    throw new InitDataError("bad-init-data", `Cannot parse init-data: ${(err as Error).message}`, { cause: err });
+    throw new InitDataError("bad-init-data", `Cannot parse init-data: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -61,7 +63,9 @@ export function initDataClaims(init: InitData): Record<string, JsonValue> {
       const at = value.indexOf("policy_data := {");
       if (at >= 0) {
         try {
-          claims.agent_policy_claims = JSON.parse(value.slice(at + "policy_data := ".length)) as JsonValue;
+          claims.agent_policy_claims = JSON.parse(
+            value.slice(at + "policy_data := ".length),
+          ) as JsonValue;
           continue;
         } catch {
           // fall through and keep the policy text

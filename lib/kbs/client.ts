@@ -7,15 +7,35 @@
  * against any replica of a scaled-out trustee.
  */
 import { CodedError } from "../errors.ts";
-import { decryptResource, generateTeeKeyPair, parseFlattenedJwe, type TeeKeyPair } from "../jose/mod.ts";
+import {
+  decryptResource,
+  generateTeeKeyPair,
+  parseFlattenedJwe,
+  type TeeKeyPair,
+} from "../jose/mod.ts";
 import type { EvidenceProvider } from "../tee/mod.ts";
-import { deviceRuntimeData, hashCanonical, primaryRuntimeData, selectedHashAlgorithm } from "./runtime_data.ts";
+import {
+  deviceRuntimeData,
+  hashCanonical,
+  primaryRuntimeData,
+  selectedHashAlgorithm,
+} from "./runtime_data.ts";
 import { type ResourceUri, resourceUriToKbsPath } from "./resource_uri.ts";
-import { type Attestation, KBS_PROTOCOL_VERSION, parseChallenge, parseErrorInformation } from "./types.ts";
+import {
+  type Attestation,
+  KBS_PROTOCOL_VERSION,
+  parseChallenge,
+  parseErrorInformation,
+} from "./types.ts";
 
 export type KbsClientErrorCode = "unauthorized" | "not-found" | "protocol" | "http" | "decrypt";
 export class KbsClientError extends CodedError<KbsClientErrorCode> {
-  constructor(code: KbsClientErrorCode, message: string, readonly status?: number, options?: { cause?: unknown }) {
+  constructor(
+    code: KbsClientErrorCode,
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
   }
 }
@@ -41,7 +61,11 @@ interface CachedToken {
 
 function tokenExpiry(token: string): number | undefined {
   try {
-    const payload = JSON.parse(new TextDecoder().decode(Uint8Array.fromBase64(token.split(".")[1] ?? "", { alphabet: "base64url" })));
+    const payload = JSON.parse(
+      new TextDecoder().decode(
+        Uint8Array.fromBase64(token.split(".")[1] ?? "", { alphabet: "base64url" }),
+      ),
+    );
     return typeof payload.exp === "number" ? payload.exp : undefined;
   } catch {
     return undefined;
@@ -82,9 +106,14 @@ export class KbsClient {
         ...(this.#http ? { client: this.#http } : {}),
       } as RequestInit);
     } catch (err) {
-      throw new KbsClientError("http", `Cannot reach KBS at ${this.#base}${path}: ${(err as Error).message}`, undefined, {
-        cause: err,
-      });
+      throw new KbsClientError(
+        "http",
+        `Cannot reach KBS at ${this.#base}${path}: ${(err as Error).message}`,
+        undefined,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -94,7 +123,11 @@ export class KbsClient {
     try {
       detail = parseErrorInformation(JSON.parse(text))?.detail ?? detail;
     } catch { /* not JSON */ }
-    const code: KbsClientErrorCode = res.status === 401 ? "unauthorized" : res.status === 404 ? "not-found" : "http";
+    const code: KbsClientErrorCode = res.status === 401
+      ? "unauthorized"
+      : res.status === 404
+      ? "not-found"
+      : "http";
     return new KbsClientError(code, `${what} failed (HTTP ${res.status}): ${detail}`, res.status);
   }
 
@@ -117,17 +150,27 @@ export class KbsClient {
     try {
       challenge = parseChallenge(await authRes.json());
     } catch (err) {
-      throw new KbsClientError("protocol", `KBS /auth returned an invalid challenge: ${(err as Error).message}`);
+      throw new KbsClientError(
+        "protocol",
+        `KBS /auth returned an invalid challenge: ${(err as Error).message}`,
+      );
     }
     const alg = selectedHashAlgorithm(challenge["extra-params"]);
     const pub = key.publicJwk;
-    const additional = await evidence.additionalEvidence(hashCanonical(alg, deviceRuntimeData(challenge.nonce, pub)));
+    const additional = await evidence.additionalEvidence(
+      hashCanonical(alg, deviceRuntimeData(challenge.nonce, pub)),
+    );
     const primaryRd = hashCanonical(alg, primaryRuntimeData(challenge.nonce, pub, additional));
     const body: Attestation = {
       "runtime-data": { nonce: challenge.nonce, "tee-pubkey": pub },
-      "tee-evidence": { primary_evidence: await evidence.primaryEvidence(primaryRd), additional_evidence: additional },
+      "tee-evidence": {
+        primary_evidence: await evidence.primaryEvidence(primaryRd),
+        additional_evidence: additional,
+      },
     };
-    if (this.#opts.initData !== undefined) body["init-data"] = { format: "toml", body: this.#opts.initData };
+    if (this.#opts.initData !== undefined) {
+      body["init-data"] = { format: "toml", body: this.#opts.initData };
+    }
     const attestRes = await this.#fetch("/kbs/v0/attest", {
       method: "POST",
       headers: { "Content-Type": "application/json", Cookie: cookie },
@@ -135,7 +178,9 @@ export class KbsClient {
     });
     if (!attestRes.ok) throw await this.#failure(attestRes, "KBS /attest");
     const json = await attestRes.json() as { token?: unknown };
-    if (typeof json.token !== "string") throw new KbsClientError("protocol", "KBS /attest returned no token");
+    if (typeof json.token !== "string") {
+      throw new KbsClientError("protocol", "KBS /attest returned no token");
+    }
     this.handshakes++;
     this.#token = { token: json.token, exp: tokenExpiry(json.token) };
     return json.token;
@@ -144,7 +189,9 @@ export class KbsClient {
   /** A valid token: the cached one until it expires, else a new handshake (concurrent callers share it). */
   async token(): Promise<string> {
     const now = (this.#opts.now ?? Date.now)() / 1000;
-    if (this.#token && (this.#token.exp === undefined || this.#token.exp - 5 > now)) return this.#token.token;
+    if (this.#token && (this.#token.exp === undefined || this.#token.exp - 5 > now)) {
+      return this.#token.token;
+    }
     this.#pending ??= this.attest().then((t) => ({ token: t, exp: tokenExpiry(t) })).finally(() => {
       this.#pending = undefined;
     });
@@ -154,7 +201,7 @@ export class KbsClient {
   /** Fetches and decrypts a resource (`kbs://` URI or a `/kbs/v0/...` path). */
   async getResource(uri: ResourceUri | string): Promise<Uint8Array> {
     const path = typeof uri === "string" ? uri : resourceUriToKbsPath(uri);
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0;; attempt++) {
       const token = await this.token();
       const res = await this.#fetch(path, { headers: { Authorization: `Bearer ${token}` } });
       if (res.status === 401 && attempt === 0) {
@@ -165,9 +212,18 @@ export class KbsClient {
       if (!res.ok) throw await this.#failure(res, `KBS GET ${path}`);
       const key = await this.teeKey();
       try {
-        return await decryptResource(parseFlattenedJwe(await res.json()), key.privateKey, key.privateJwk);
+        return await decryptResource(
+          parseFlattenedJwe(await res.json()),
+          key.privateKey,
+          key.privateJwk,
+        );
       } catch (err) {
-        throw new KbsClientError("decrypt", `Cannot decrypt ${path}: ${(err as Error).message}`, 200, { cause: err });
+        throw new KbsClientError(
+          "decrypt",
+          `Cannot decrypt ${path}: ${(err as Error).message}`,
+          200,
+          { cause: err },
+        );
       }
     }
   }

@@ -40,7 +40,9 @@ export class KbsError extends CodedError<KbsErrorCode> {}
  * an oversized body and 500 for internal faults (upstream never answers 5xx).
  */
 export function kbsErrorStatus(code: KbsErrorCode): 401 | 404 | 413 | 500 {
-  if (code === "InvalidRequestPath" || code === "PluginNotFound" || code === "ResourceNotFound") return 404;
+  if (code === "InvalidRequestPath" || code === "PluginNotFound" || code === "ResourceNotFound") {
+    return 404;
+  }
   if (code === "PayloadTooLarge") return 413;
   if (code === "InternalError") return 500;
   return 401;

@@ -214,10 +214,15 @@ export function compileModules(
     for (const r of m.rules) {
       const name = (r.ref[0] as { v: string }).v;
       if (m.v1 && (name === "data" || name === "input")) {
-        throw new RegoError("compile", `${m.file}:${r.loc.line}:${r.loc.col}: ${name} cannot be shadowed`);
+        throw new RegoError(
+          "compile",
+          `${m.file}:${r.loc.line}:${r.loc.col}: ${name} cannot be shadowed`,
+        );
       }
       names.add(name);
-      if (r.args) fnArity.set(["data", ...m.pkg, ...staticPrefix(r.ref).stat].join("."), r.args.length);
+      if (r.args) {
+        fnArity.set(["data", ...m.pkg, ...staticPrefix(r.ref).stat].join("."), r.args.length);
+      }
     }
   }
   const arity = (name: string) => {

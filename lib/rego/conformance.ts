@@ -11,8 +11,16 @@
 
 import { parseDocument } from "yaml";
 import { RegoError } from "./errors.ts";
-import { compile, Policy, type RawResult } from "./policy.ts";
-import { equal, fromJson, type JsonValue, ObjectValue, SetValue, toJson, type Value } from "./value.ts";
+import { compile, type Policy, type RawResult } from "./policy.ts";
+import {
+  equal,
+  fromJson,
+  type JsonValue,
+  ObjectValue,
+  SetValue,
+  toJson,
+  type Value,
+} from "./value.ts";
 
 /** Where the cases live. */
 export const CASES_DIR = new URL(
@@ -197,15 +205,24 @@ export function runCase(c: Case): Outcome {
     if (!(e instanceof RegoError)) {
       return { status: "fail", message: `unexpected ${e instanceof Error ? e.stack : e}` };
     }
-    if (wantError === undefined) return { status: "fail", message: `unexpected error: ${e.message}` };
+    if (wantError === undefined) {
+      return { status: "fail", message: `unexpected error: ${e.message}` };
+    }
     if (!e.message.includes(wantError)) {
-      return { status: "fail", message: `error ${JSON.stringify(e.message)} lacks ${JSON.stringify(wantError)}` };
+      return {
+        status: "fail",
+        message: `error ${JSON.stringify(e.message)} lacks ${JSON.stringify(wantError)}`,
+      };
     }
     return { status: "pass" };
   }
-  if (wantError !== undefined) return { status: "fail", message: `expected error ${wantError}, got ${show(got)}` };
+  if (wantError !== undefined) {
+    return { status: "fail", message: `expected error ${wantError}, got ${show(got)}` };
+  }
   if (c.want_result === undefined) {
-    if (c.no_result && got.length > 0) return { status: "fail", message: `expected no result, got ${show(got)}` };
+    if (c.no_result && got.length > 0) {
+      return { status: "fail", message: `expected no result, got ${show(got)}` };
+    }
     return { status: "pass" };
   }
   const want = (many(c.want_result) ?? [c.want_result]).map((x) => expected(x) ?? null);
@@ -213,7 +230,10 @@ export function runCase(c: Case): Outcome {
     return { status: "fail", message: `want ${show(want)}\n got ${show(got)}` };
   }
   if (c.want_prints && JSON.stringify(c.want_prints) !== JSON.stringify(prints)) {
-    return { status: "fail", message: `want prints ${JSON.stringify(c.want_prints)}\n got ${JSON.stringify(prints)}` };
+    return {
+      status: "fail",
+      message: `want prints ${JSON.stringify(c.want_prints)}\n got ${JSON.stringify(prints)}`,
+    };
   }
   return { status: "pass" };
 }

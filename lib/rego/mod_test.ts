@@ -13,11 +13,19 @@ function throwsRego(f: () => unknown, code: string, msg: RegExp): void {
 }
 
 Deno.test("compile() rejects a syntax error naming file:line:col", () => {
-  throwsRego(() => compile(mod("package p\n\nallow if {\n  x := \n}", "a.rego")), "parse", /^a\.rego:5:1: /);
+  throwsRego(
+    () => compile(mod("package p\n\nallow if {\n  x := \n}", "a.rego")),
+    "parse",
+    /^a\.rego:5:1: /,
+  );
 });
 
 Deno.test("compile() rejects a call to an unknown function", () => {
-  throwsRego(() => compile(mod("package p\nallow if nope(1)")), "compile", /could not find function nope/);
+  throwsRego(
+    () => compile(mod("package p\nallow if nope(1)")),
+    "compile",
+    /could not find function nope/,
+  );
 });
 
 Deno.test("compile() rejects v0 rule bodies in v1 mode and accepts them with v0", () => {
@@ -79,7 +87,11 @@ Deno.test("evaluate() raises a conflict error for complete rules with two values
 Deno.test("evaluate() makes builtin type errors undefined unless strict", () => {
   const p = compile(mod('package p\ndefault x := "dflt"\nx := upper(input.n)'));
   assert.equal(p.evaluate("data.p.x", { input: { n: 1 } }).value, "dflt");
-  throwsRego(() => p.evaluate("data.p.x", { input: { n: 1 }, strict: true }), "eval", /`upper` expects string/);
+  throwsRego(
+    () => p.evaluate("data.p.x", { input: { n: 1 }, strict: true }),
+    "eval",
+    /`upper` expects string/,
+  );
 });
 
 Deno.test("evaluate() with explain names the first failing expression of each body", () => {
@@ -89,7 +101,11 @@ allow if {
   data.plugin == "resource"
   input.tee == "snp"
 }`));
-  const r = p.evaluate("data.policy.allow", { data: { plugin: "resource" }, input: { tee: "sample" }, explain: true });
+  const r = p.evaluate("data.policy.allow", {
+    data: { plugin: "resource" },
+    input: { tee: "sample" },
+    explain: true,
+  });
   assert.equal(r.value, false);
   assert.equal(r.explanation?.defaulted, true);
   assert.equal(r.explanation?.bodies[0]?.failedAt?.text, 'input.tee == "snp"');
@@ -98,11 +114,17 @@ allow if {
 
 Deno.test("evaluate() collects print output with file and line", () => {
   const p = compile(mod('package p\nx if {\n  print("seen", input.a, input.missing)\n}'));
-  assert.deepEqual(p.evaluate("data.p.x", { input: { a: [1] } }).prints, ["policy.rego:3: seen [1] <undefined>"]);
+  assert.deepEqual(p.evaluate("data.p.x", { input: { a: [1] } }).prints, [
+    "policy.rego:3: seen [1] <undefined>",
+  ]);
 });
 
 Deno.test("evaluate() applies with overrides to input and data", () => {
-  const p = compile(mod('package p\nimport rego.v1\nx := input.a\ny := r if { r := x with input.a as 5 }\nz := v if { v := data.cfg.k with data.cfg as {"k": 9} }'));
+  const p = compile(
+    mod(
+      'package p\nimport rego.v1\nx := input.a\ny := r if { r := x with input.a as 5 }\nz := v if { v := data.cfg.k with data.cfg as {"k": 9} }',
+    ),
+  );
   assert.deepEqual(p.evaluate("data.p", { input: { a: 1 } }).value, { x: 1, y: 5, z: 9 });
 });
 

@@ -418,7 +418,9 @@ export class ExprParser {
       const op = this.next().text as BinOp;
       l = { t: "binop", op, l, r: this.parseOr(), loc: l.loc };
     }
-    while (this.accept("in")) l = { t: "in", key: undefined, value: l, coll: this.parseRel(), loc: l.loc };
+    while (this.accept("in")) {
+      l = { t: "in", key: undefined, value: l, coll: this.parseRel(), loc: l.loc };
+    }
     return l;
   }
 

@@ -122,7 +122,9 @@ export class Policy implements CompiledPolicy {
   #evaluator(options: EvalOptions): Evaluator {
     const lim = options.limits ?? {};
     const data = options.data === undefined ? new ObjectValue() : fromJson(options.data);
-    if (!(data instanceof ObjectValue)) throw new RegoError("eval", "Cannot evaluate: data must be an object");
+    if (!(data instanceof ObjectValue)) {
+      throw new RegoError("eval", "Cannot evaluate: data must be an object");
+    }
     return new Evaluator(
       this.compiled,
       this.table,

@@ -150,7 +150,7 @@ export class Resolver {
         const coll = this.#term(l.coll, scope);
         const inner = new Scope(scope, ++this.#scopes);
         for (const t of [l.key, l.value]) {
-          if (t) for (const n of patternVars(t)) this.#declare(inner, n, t.loc);
+          if (t) { for (const n of patternVars(t)) this.#declare(inner, n, t.loc); }
         }
         const heads = [l.key, l.value].filter((t): t is Term => t !== undefined);
         const names = new Set(heads.flatMap((h) => patternVars(h)));
@@ -221,14 +221,19 @@ export class Resolver {
       case "ref": {
         const head = this.#term(t.head, scope);
         const path = t.path.map((p) => this.#term(p, scope));
-        if (head.t === "ref") return { t: "ref", head: head.head, path: [...head.path, ...path], loc: t.loc };
+        if (head.t === "ref") {
+          return { t: "ref", head: head.head, path: [...head.path, ...path], loc: t.loc };
+        }
         return { t: "ref", head, path, loc: t.loc };
       }
       case "array":
       case "set":
         return { ...t, items: t.items.map((i) => this.#term(i, scope)) };
       case "object":
-        return { ...t, entries: t.entries.map(([k, v]) => [this.#term(k, scope), this.#term(v, scope)]) };
+        return {
+          ...t,
+          entries: t.entries.map(([k, v]) => [this.#term(k, scope), this.#term(v, scope)]),
+        };
       case "acompr":
       case "scompr": {
         const inner = new Scope(scope, ++this.#scopes);
@@ -321,8 +326,8 @@ export function dotted(t: Term): string | undefined {
 /** Variables in pattern positions (var, array and object literal values). */
 export function patternVars(t: Term, out: string[] = []): string[] {
   if (t.t === "var") out.push(t.name);
-  else if (t.t === "array") for (const i of t.items) patternVars(i, out);
-  else if (t.t === "object") for (const [, v] of t.entries) patternVars(v, out);
+  else if (t.t === "array") { for (const i of t.items) patternVars(i, out); }
+  else if (t.t === "object") { for (const [, v] of t.entries) patternVars(v, out); }
   return out;
 }
 
@@ -426,7 +431,9 @@ function checkPatterns(l: Term, r: Term, op: string, fail: (m: string) => never)
   const lk = l.t === "array" || l.t === "object", rk = r.t === "array" || r.t === "object";
   if (!lk || !rk) return;
   if (l.t !== r.t) {
-    fail("incompatible destructuring patterns: both sides must be arrays or objects with matching structure");
+    fail(
+      "incompatible destructuring patterns: both sides must be arrays or objects with matching structure",
+    );
   }
   if (l.t === "array" && r.t === "array") {
     if (l.items.length !== r.items.length) fail("mismatch in number of array elements");

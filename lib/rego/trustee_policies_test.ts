@@ -42,13 +42,19 @@ Deno.test("kbs allow_all.rego allows the resource plugin only", () => {
 });
 
 Deno.test("kbs deny_all.rego denies everything", () => {
-  assert.equal(kbsAllow("kbs/sample_policies/deny_all.rego", resource(["a", "b", "c"]), snpClaims), false);
+  assert.equal(
+    kbsAllow("kbs/sample_policies/deny_all.rego", resource(["a", "b", "c"]), snpClaims),
+    false,
+  );
 });
 
 Deno.test("kbs affirming.rego requires every submod to be affirming", () => {
   const f = "kbs/sample_policies/affirming.rego";
   const sub = (status: string) => ({ "ear.status": status });
-  assert.equal(kbsAllow(f, resource(["a", "b", "c"]), { submods: { cpu0: sub("affirming") } }), true);
+  assert.equal(
+    kbsAllow(f, resource(["a", "b", "c"]), { submods: { cpu0: sub("affirming") } }),
+    true,
+  );
   assert.equal(
     kbsAllow(f, resource(["a", "b", "c"]), {
       submods: { cpu0: sub("affirming"), gpu0: sub("warning") },
@@ -59,8 +65,17 @@ Deno.test("kbs affirming.rego requires every submod to be affirming", () => {
 });
 
 Deno.test("policy-engine policy_1 and policy_4 match productId against resource-path[1]", () => {
-  for (const f of ["deps/policy-engine/test_data/policy_1.rego", "deps/policy-engine/test_data/policy_4.rego"]) {
-    assert.equal(kbsAllow(f, resource(["my_repo", "Alice", "key"]), sampleClaims("Alice")), true, f);
+  for (
+    const f of [
+      "deps/policy-engine/test_data/policy_1.rego",
+      "deps/policy-engine/test_data/policy_4.rego",
+    ]
+  ) {
+    assert.equal(
+      kbsAllow(f, resource(["my_repo", "Alice", "key"]), sampleClaims("Alice")),
+      true,
+      f,
+    );
     assert.equal(kbsAllow(f, resource(["my_repo", "Bob", "key"]), sampleClaims("Alice")), false, f);
     assert.equal(kbsAllow(f, resource(["my_repo", "Alice"]), sampleClaims("Alice")), false, f);
   }
@@ -110,12 +125,20 @@ Deno.test("AS ear_sample.rego reads reference values from data.reference", () =>
     source: load("attestation-service/tests/policy/ear_sample.rego"),
   }]);
   const input = {
-    sample: { launch_digest: "abc", svn: "1", platform_version: { major: 1, minor: 2 }, debug: false },
+    sample: {
+      launch_digest: "abc",
+      svn: "1",
+      platform_version: { major: 1, minor: 2 },
+      debug: false,
+    },
   };
   const data = {
     reference: { launch_digest: ["abc"], svn: ["1"], major_version: 1, minimum_minor_version: 1 },
   };
-  const claims = p.evaluate("data.policy.trust_claims", { input, data }).value as Record<string, number>;
+  const claims = p.evaluate("data.policy.trust_claims", { input, data }).value as Record<
+    string,
+    number
+  >;
   assert.equal(claims.executables, 3);
   assert.equal(claims.hardware, 2);
   const none = p.evaluate("data.policy.trust_claims", { input }).value as Record<string, number>;
@@ -143,10 +166,20 @@ function defaultCpu() {
 Deno.test("AS default_cpu policy appraises sample evidence with query_reference_value", () => {
   const p = defaultCpu();
   const input = {
-    sample: { launch_digest: "abc", svn: "1", platform_version: { major: 1, minor: 2 }, debug: false },
+    sample: {
+      launch_digest: "abc",
+      svn: "1",
+      platform_version: { major: 1, minor: 2 },
+      debug: false,
+    },
     init_data_claims: {
       agent_policy_claims: {
-        containers: [{ OCI: { Annotations: { "io.kubernetes.cri.image-name": "nginx" }, Process: { User: { UID: 0 } } } }],
+        containers: [{
+          OCI: {
+            Annotations: { "io.kubernetes.cri.image-name": "nginx" },
+            Process: { User: { UID: 0 } },
+          },
+        }],
       },
     },
   };
@@ -169,7 +202,14 @@ Deno.test("AS default_cpu policy appraises sample evidence with query_reference_
 
 Deno.test("AS default_cpu policy is contraindicated without matching reference values", () => {
   const p = defaultCpu();
-  const input = { sample: { launch_digest: "zzz", svn: "9", platform_version: { major: 1, minor: 0 }, debug: false } };
+  const input = {
+    sample: {
+      launch_digest: "zzz",
+      svn: "9",
+      platform_version: { major: 1, minor: 0 },
+      debug: false,
+    },
+  };
   const claims = p.evaluate("data.policy.trust_claims", { input }).value as Record<string, number>;
   assert.equal(claims.executables, 33);
   assert.equal(claims.hardware, 97);

@@ -27,6 +27,8 @@ export function sampleEvidenceProvider(options: { withDevice?: boolean } = {}): 
     additionalTees: options.withDevice ? ["sampledevice"] : [],
     primaryEvidence: (rd) => Promise.resolve(sampleEvidence(rd)),
     additionalEvidence: (rd) =>
-      Promise.resolve(options.withDevice ? JSON.stringify({ sampledevice: sampleDeviceEvidence(rd) }) : ""),
+      Promise.resolve(
+        options.withDevice ? JSON.stringify({ sampledevice: sampleDeviceEvidence(rd) }) : "",
+      ),
   };
 }

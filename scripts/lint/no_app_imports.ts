@@ -32,7 +32,8 @@ const plugin: Deno.lint.Plugin = {
           if (owner === undefined || target === undefined || target === owner) return;
           context.report({
             node,
-            message: `${owner}/ must not import ${target}/ (${source}); move the shared piece into lib/`,
+            message:
+              `${owner}/ must not import ${target}/ (${source}); move the shared piece into lib/`,
           });
         };
         return {

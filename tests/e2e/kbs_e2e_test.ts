@@ -8,9 +8,12 @@
 import assert from "node:assert/strict";
 import { parse, stringify } from "smol-toml";
 import { makeTokenPki } from "../certs.ts";
-import { runDeno, type Started, startDeno } from "../harness.ts";
+import { runDeno, startDeno, type Started } from "../harness.ts";
 
-const UPSTREAM_CONFIG = new URL("../../../shared/testdata/trustee/kbs/test/config/kbs.toml", import.meta.url);
+const UPSTREAM_CONFIG = new URL(
+  "../../../shared/testdata/trustee/kbs/test/config/kbs.toml",
+  import.meta.url,
+);
 
 async function adaptConfig(work: string): Promise<string> {
   const text = (await Deno.readTextFile(UPSTREAM_CONFIG)).replaceAll("./work", work);
@@ -23,11 +26,16 @@ async function adaptConfig(work: string): Promise<string> {
 }
 
 const haveConfig = await Deno.stat(UPSTREAM_CONFIG).then(() => true, () => false);
-if (!haveConfig) console.log(`SKIPPED kbs e2e: ${UPSTREAM_CONFIG.pathname} is missing (shared/ testdata not beside the checkout)`);
+if (!haveConfig) {
+  console.log(
+    `SKIPPED kbs e2e: ${UPSTREAM_CONFIG.pathname} is missing (shared/ testdata not beside the checkout)`,
+  );
+}
 
 Deno.test({
   ignore: !haveConfig,
-  name: "bundled trustee + coco-guest: default policy refuses the sample TEE, allow-all releases the secret",
+  name:
+    "bundled trustee + coco-guest: default policy refuses the sample TEE, allow-all releases the secret",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -36,10 +44,28 @@ Deno.test({
     try {
       await makeTokenPki(work);
       // Admin key: Ed25519, public half where the upstream config expects it (./work/kbs.pem).
-      const keygen = await runDeno(["run", "-A", "dist/trustee.js", "keygen", "-f", `${work}/admin.key`]);
+      const keygen = await runDeno([
+        "run",
+        "-A",
+        "dist/trustee.js",
+        "keygen",
+        "-f",
+        `${work}/admin.key`,
+      ]);
       assert.equal(keygen.code, 0, keygen.stderr);
       await Deno.copyFile(`${work}/admin.key.pub`, `${work}/kbs.pem`);
-      const minted = await runDeno(["run", "-A", "dist/trustee.js", "token", "-k", `${work}/admin.key`, "--issuer", "issuer", "--audience", "kbs"]);
+      const minted = await runDeno([
+        "run",
+        "-A",
+        "dist/trustee.js",
+        "token",
+        "-k",
+        `${work}/admin.key`,
+        "--issuer",
+        "issuer",
+        "--audience",
+        "kbs",
+      ]);
       assert.equal(minted.code, 0, minted.stderr);
       await Deno.writeTextFile(`${work}/admin-token`, minted.stdout.trim());
 
@@ -53,24 +79,46 @@ Deno.test({
 
       const secret = `e2e secret ${crypto.randomUUID()}`;
       await Deno.writeTextFile(`${work}/secret.bin`, secret);
-      const client = (...args: string[]) => runDeno(["run", "-A", "dist/trustee.js", "client", "--url", url, ...args]);
-      const setRes = await client("config", "--admin-token-file", `${work}/admin-token`, "set-resource", "--path", "default/key/e2e", "--resource-file", `${work}/secret.bin`);
+      const client = (...args: string[]) =>
+        runDeno(["run", "-A", "dist/trustee.js", "client", "--url", url, ...args]);
+      const setRes = await client(
+        "config",
+        "--admin-token-file",
+        `${work}/admin-token`,
+        "set-resource",
+        "--path",
+        "default/key/e2e",
+        "--resource-file",
+        `${work}/secret.bin`,
+      );
       assert.equal(setRes.code, 0, setRes.stderr);
       // Upstream LocalFs layout: the resource is a file named with literal \x2F separators.
-      assert.equal(await Deno.readTextFile(`${work}/storage/repository/default\\x2Fkey\\x2Fe2e`), secret);
+      assert.equal(
+        await Deno.readTextFile(`${work}/storage/repository/default\\x2Fkey\\x2Fe2e`),
+        secret,
+      );
 
       // A wrong admin token is refused.
       await Deno.writeTextFile(`${work}/bad-token`, "not.a.jwt");
-      const bad = await client("config", "--admin-token-file", `${work}/bad-token`, "set-resource-policy", "--allow-all");
+      const bad = await client(
+        "config",
+        "--admin-token-file",
+        `${work}/bad-token`,
+        "set-resource-policy",
+        "--allow-all",
+      );
       assert.notEqual(bad.code, 0);
       assert.match(bad.stderr, /HTTP 401/);
 
-      await Deno.writeTextFile(`${work}/guest.toml`, stringify({
-        tee: "sample",
-        aa: { socket: `unix://${work}/aa.sock`, token_configs: { kbs: { url } } },
-        cdh: { socket: `unix://${work}/cdh.sock`, kbc: { name: "cc_kbc", url } },
-        api_server_rest: { bind: "127.0.0.1:0", features: "all" },
-      }));
+      await Deno.writeTextFile(
+        `${work}/guest.toml`,
+        stringify({
+          tee: "sample",
+          aa: { socket: `unix://${work}/aa.sock`, token_configs: { kbs: { url } } },
+          cdh: { socket: `unix://${work}/cdh.sock`, kbc: { name: "cc_kbc", url } },
+          api_server_rest: { bind: "127.0.0.1:0", features: "all" },
+        }),
+      );
       const guest = await startDeno({
         name: "coco-guest",
         args: ["run", "-A", "dist/coco-guest.js", "all", "--config", `${work}/guest.toml`],
@@ -85,7 +133,13 @@ Deno.test({
       assert.match(deniedBody, /denied by policy/i);
       assert.equal(deniedBody.includes(secret), false);
 
-      const allow = await client("config", "--admin-token-file", `${work}/admin-token`, "set-resource-policy", "--allow-all");
+      const allow = await client(
+        "config",
+        "--admin-token-file",
+        `${work}/admin-token`,
+        "set-resource-policy",
+        "--allow-all",
+      );
       assert.equal(allow.code, 0, allow.stderr);
 
       const ok = await fetch(`${asr}/cdh/resource/default/key/e2e`);

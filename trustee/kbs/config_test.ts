@@ -37,7 +37,10 @@ Deno.test("loadKbsConfig() reads upstream's coco-as-builtin-2 test config", asyn
 
 Deno.test("loadKbsConfig() refuses coco-as-builtin-3: bearer JWT auth with no identity provider", async () => {
   // Upstream only parse-tests this file; a KBS started with it could authenticate nobody.
-  await assert.rejects(loadKbsConfig(path("test_data/configs/coco-as-builtin-3.toml")), /identity_providers/);
+  await assert.rejects(
+    loadKbsConfig(path("test_data/configs/coco-as-builtin-3.toml")),
+    /identity_providers/,
+  );
 });
 
 Deno.test("loadKbsConfig() refuses a remote RVPS naming the key and the file", async () => {

@@ -48,7 +48,9 @@ export function num(name: string, v: Value | undefined): number {
 }
 export function int(name: string, v: Value | undefined): number {
   const n = num(name, v);
-  if (!Number.isInteger(n)) throw new BuiltinError(`\`${name}\` expects integer argument. Got \`${n}\` instead`);
+  if (!Number.isInteger(n)) {
+    throw new BuiltinError(`\`${name}\` expects integer argument. Got \`${n}\` instead`);
+  }
   return n;
 }
 export function bool(name: string, v: Value | undefined): boolean {

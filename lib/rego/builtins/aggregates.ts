@@ -1,7 +1,7 @@
 /** Aggregates: count, sum, product, max, min, sort. */
 
 import { compare, ObjectValue, SetValue, type Value } from "../value.ts";
-import { type BuiltinTable, BuiltinError, define, items } from "./_util.ts";
+import { BuiltinError, type BuiltinTable, define, items } from "./_util.ts";
 
 function numbersOf(name: string, v: Value | undefined): number[] {
   return items(name, v).map((x) => {

@@ -1,14 +1,16 @@
 /** Array, set and object builtins, and type predicates. */
 
-import { compare, equal, ObjectValue, SetValue, typeName, type Value } from "../value.ts";
-import { arr, type BuiltinTable, BuiltinError, define, num, obj, set, show } from "./_util.ts";
+import { equal, ObjectValue, SetValue, typeName, type Value } from "../value.ts";
+import { arr, BuiltinError, type BuiltinTable, define, num, obj, set, show } from "./_util.ts";
 import { jsonFilter, jsonPatch, jsonRemove } from "./json_ops.ts";
 
 function keysOf(name: string, v: Value | undefined): Value[] {
   if (Array.isArray(v)) return [...v];
   if (v instanceof SetValue) return [...v.values()];
   if (v instanceof ObjectValue) return [...v.keys()];
-  throw new BuiltinError(`\`${name}\` expects array, set or object argument. Got \`${show(v ?? null)}\` instead`);
+  throw new BuiltinError(
+    `\`${name}\` expects array, set or object argument. Got \`${show(v ?? null)}\` instead`,
+  );
 }
 
 function unionObjects(a: ObjectValue, b: ObjectValue): ObjectValue {
@@ -54,7 +56,9 @@ export function collections(t: BuiltinTable): void {
   });
   define(t, "object.get", 3, ([o, k, d]) => {
     const ob = o!;
-    if (!(ob instanceof ObjectValue)) throw new BuiltinError(`\`object.get\` expects object argument. Got \`${show(ob)}\` instead`);
+    if (!(ob instanceof ObjectValue)) {
+      throw new BuiltinError(`\`object.get\` expects object argument. Got \`${show(ob)}\` instead`);
+    }
     if (!Array.isArray(k)) return ob.get(k!) ?? d!;
     let cur: Value | undefined = ob;
     for (const key of k) {
@@ -77,7 +81,12 @@ export function collections(t: BuiltinTable): void {
     const keep = new SetValue(keysOf("object.filter", ks));
     return new ObjectValue([...ob.entries()].filter(([k]) => keep.has(k)));
   });
-  define(t, "object.union", 2, ([a, b]) => unionObjects(obj("object.union", a), obj("object.union", b)));
+  define(
+    t,
+    "object.union",
+    2,
+    ([a, b]) => unionObjects(obj("object.union", a), obj("object.union", b)),
+  );
   define(t, "object.union_n", 1, ([a]) => {
     let out = new ObjectValue();
     for (const o of arr("object.union_n", a)) out = unionObjects(out, obj("object.union_n", o));
@@ -99,7 +108,6 @@ export function collections(t: BuiltinTable): void {
   define(t, "walk", 1, () => {
     throw new BuiltinError("`walk` is not supported");
   });
-  void compare;
 }
 
 function subset(sup: Value, sub: Value): boolean {
@@ -113,7 +121,9 @@ function subset(sup: Value, sub: Value): boolean {
     }
     return true;
   }
-  if (sup instanceof SetValue && sub instanceof SetValue) return sub.values().every((v) => sup.has(v));
+  if (sup instanceof SetValue && sub instanceof SetValue) {
+    return sub.values().every((v) => sup.has(v));
+  }
   if (Array.isArray(sup) && Array.isArray(sub)) {
     if (sub.length === 0) return true;
     for (let i = 0; i + sub.length <= sup.length; i++) {

@@ -2,7 +2,7 @@
 
 import { parse as yamlParse, stringify as yamlStringify } from "yaml";
 import { fromJson, ObjectValue, SetValue, toJson, type Value } from "../value.ts";
-import { type BuiltinTable, BuiltinError, define, obj, str } from "./_util.ts";
+import { BuiltinError, type BuiltinTable, define, obj, str } from "./_util.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
@@ -70,13 +70,30 @@ export function encoding(t: BuiltinTable): void {
     }
   });
   define(t, "base64url.encode", 1, ([s]) => b64Big(enc.encode(str("base64url.encode", s)), true));
-  define(t, "base64url.encode_no_pad", 1, ([s]) => b64Big(enc.encode(str("base64url.encode_no_pad", s)), true, false));
-  define(t, "base64url.decode", 1, ([s]) => unb64("base64url.decode", str("base64url.decode", s), true));
-  define(t, "hex.encode", 1, ([s]) =>
-    [...enc.encode(str("hex.encode", s))].map((b) => b.toString(16).padStart(2, "0")).join(""));
+  define(
+    t,
+    "base64url.encode_no_pad",
+    1,
+    ([s]) => b64Big(enc.encode(str("base64url.encode_no_pad", s)), true, false),
+  );
+  define(
+    t,
+    "base64url.decode",
+    1,
+    ([s]) => unb64("base64url.decode", str("base64url.decode", s), true),
+  );
+  define(
+    t,
+    "hex.encode",
+    1,
+    ([s]) =>
+      [...enc.encode(str("hex.encode", s))].map((b) => b.toString(16).padStart(2, "0")).join(""),
+  );
   define(t, "hex.decode", 1, ([s]) => {
     const x = str("hex.decode", s);
-    if (x.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(x)) throw new BuiltinError("`hex.decode` invalid hex string");
+    if (x.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(x)) {
+      throw new BuiltinError("`hex.decode` invalid hex string");
+    }
     const bytes = new Uint8Array(x.length / 2);
     for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(x.slice(i * 2, i * 2 + 2), 16);
     try {
@@ -89,7 +106,8 @@ export function encoding(t: BuiltinTable): void {
   define(t, "json.marshal_with_options", 2, ([v, o]) => {
     const opts = obj("json.marshal_with_options", o);
     const indent = opts.get("indent"), prefix = opts.get("prefix");
-    const pretty = opts.get("pretty") === true || typeof indent === "string" || typeof prefix === "string";
+    const pretty = opts.get("pretty") === true || typeof indent === "string" ||
+      typeof prefix === "string";
     if (!pretty) return marshal(v!);
     const text = JSON.stringify(toJson(v!), null, typeof indent === "string" ? indent : "\t");
     const p = typeof prefix === "string" ? prefix : "";
@@ -123,7 +141,12 @@ export function encoding(t: BuiltinTable): void {
       return false;
     }
   });
-  define(t, "urlquery.encode", 1, ([s]) => encodeURIComponent(str("urlquery.encode", s)).replaceAll("%20", "+"));
+  define(
+    t,
+    "urlquery.encode",
+    1,
+    ([s]) => encodeURIComponent(str("urlquery.encode", s)).replaceAll("%20", "+"),
+  );
   define(t, "urlquery.decode", 1, ([s]) => {
     try {
       return decodeURIComponent(str("urlquery.decode", s).replaceAll("+", " "));
@@ -134,9 +157,23 @@ export function encoding(t: BuiltinTable): void {
   define(t, "urlquery.encode_object", 1, ([o]) => {
     const parts: string[] = [];
     for (const [k, v] of obj("urlquery.encode_object", o).entries()) {
-      const vals = typeof v === "string" ? [v] : Array.isArray(v) ? v : v instanceof SetValue ? v.values() : undefined;
-      if (!vals) throw new BuiltinError("`urlquery.encode_object` expects string, array or set values");
-      for (const x of vals) parts.push(`${encodeURIComponent(str("urlquery.encode_object", k))}=${encodeURIComponent(str("urlquery.encode_object", x))}`);
+      const vals = typeof v === "string"
+        ? [v]
+        : Array.isArray(v)
+        ? v
+        : v instanceof SetValue
+        ? v.values()
+        : undefined;
+      if (!vals) {
+        throw new BuiltinError("`urlquery.encode_object` expects string, array or set values");
+      }
+      for (const x of vals) {
+        parts.push(
+          `${encodeURIComponent(str("urlquery.encode_object", k))}=${
+            encodeURIComponent(str("urlquery.encode_object", x))
+          }`,
+        );
+      }
     }
     return parts.join("&");
   });

@@ -7,9 +7,13 @@ type PathTree = Map<string, PathTree>;
 
 function parsePaths(name: string, p: Value): Value[][] {
   const list = Array.isArray(p) ? p : p instanceof SetValue ? p.values() : undefined;
-  if (!list) throw new BuiltinError(`\`${name}\` expects array or set argument. Got \`${show(p)}\` instead`);
+  if (!list) {
+    throw new BuiltinError(`\`${name}\` expects array or set argument. Got \`${show(p)}\` instead`);
+  }
   return list.map((x) => {
-    if (typeof x === "string") return x.replace(/^\//, "").split("/").filter((s) => s !== "").map(unescape);
+    if (typeof x === "string") {
+      return x.replace(/^\//, "").split("/").filter((s) => s !== "").map(unescape);
+    }
     if (Array.isArray(x)) return [...x];
     throw new BuiltinError(`\`${name}\` expects paths as strings or arrays`);
   });
@@ -80,7 +84,9 @@ function remove(v: Value, t: PathTree): Value | undefined {
     });
     return out;
   }
-  if (v instanceof SetValue) return new SetValue(v.values().filter((x) => !t.get(keyStr(x))?.has("\u0000end")));
+  if (v instanceof SetValue) {
+    return new SetValue(v.values().filter((x) => !t.get(keyStr(x))?.has("\u0000end")));
+  }
   return v;
 }
 
@@ -93,7 +99,9 @@ export function jsonRemove(o: ObjectValue, p: Value): Value {
 
 function pointer(p: Value | undefined): Value[] | undefined {
   if (Array.isArray(p)) {
-    if (p.some((x) => typeof x !== "string" && !(typeof x === "number" && Number.isInteger(x)))) return undefined;
+    if (p.some((x) => typeof x !== "string" && !(typeof x === "number" && Number.isInteger(x)))) {
+      return undefined;
+    }
     return p.map((x) => typeof x === "number" ? String(x) : x);
   }
   if (typeof p !== "string") return undefined;
@@ -115,7 +123,11 @@ function getAt(v: Value, path: Value[]): Value | undefined {
 }
 
 /** Applies `f` to the parent container of the path's last segment. */
-function update(v: Value, path: Value[], f: (parent: Value, key: Value) => Value | undefined): Value | undefined {
+function update(
+  v: Value,
+  path: Value[],
+  f: (parent: Value, key: Value) => Value | undefined,
+): Value | undefined {
   if (path.length === 0) return undefined;
   const [seg, ...rest] = path;
   if (rest.length === 0) return f(v, seg!);
@@ -192,7 +204,9 @@ export function jsonPatch(doc: Value, ops: readonly Value[]): Value | undefined 
     const kind = op.get("op");
     const path = pointer(op.get("path"));
     if (!path) return undefined;
-    if ((kind === "add" || kind === "replace" || kind === "test") && !op.has("value")) return undefined;
+    if ((kind === "add" || kind === "replace" || kind === "test") && !op.has("value")) {
+      return undefined;
+    }
     switch (kind) {
       case "add":
         cur = add(cur, path, op.get("value") ?? null);

@@ -2,7 +2,7 @@
 
 import { createHash, createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import { ObjectValue, type Value } from "../value.ts";
-import { type BuiltinTable, BuiltinError, define, show, str } from "./_util.ts";
+import { BuiltinError, type BuiltinTable, define, show, str } from "./_util.ts";
 
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
@@ -34,8 +34,29 @@ function semverCmp(a: string, b: string): number {
   return 0;
 }
 
-const SI: Record<string, number> = { "": 1, k: 1e3, K: 1e3, m: 1e-3, M: 1e6, g: 1e9, G: 1e9, t: 1e12, T: 1e12, p: 1e15, P: 1e15, e: 1e18, E: 1e18 };
-const BIN: Record<string, number> = { ki: 2 ** 10, mi: 2 ** 20, gi: 2 ** 30, ti: 2 ** 40, pi: 2 ** 50, ei: 2 ** 60 };
+const SI: Record<string, number> = {
+  "": 1,
+  k: 1e3,
+  K: 1e3,
+  m: 1e-3,
+  M: 1e6,
+  g: 1e9,
+  G: 1e9,
+  t: 1e12,
+  T: 1e12,
+  p: 1e15,
+  P: 1e15,
+  e: 1e18,
+  E: 1e18,
+};
+const BIN: Record<string, number> = {
+  ki: 2 ** 10,
+  mi: 2 ** 20,
+  gi: 2 ** 30,
+  ti: 2 ** 40,
+  pi: 2 ** 50,
+  ei: 2 ** 60,
+};
 
 function parseUnits(name: string, s: string, bytes: boolean): number {
   const x = s.replaceAll('"', "");
@@ -50,7 +71,9 @@ function parseUnits(name: string, s: string, bytes: boolean): number {
     if (unit === "") return Math.trunc(n);
     if (BIN[unit]) return Math.trunc(n * BIN[unit]!);
     const si = SI[unit];
-    if (si === undefined || unit === "m") throw new BuiltinError(`\`${name}\`: unknown unit ${show(m[2]!)}`);
+    if (si === undefined || unit === "m") {
+      throw new BuiltinError(`\`${name}\`: unknown unit ${show(m[2]!)}`);
+    }
     return Math.trunc(n * si);
   }
   if (BIN[unit.toLowerCase()] && unit[1] === "i") return n * BIN[unit.toLowerCase()]!;
@@ -59,7 +82,8 @@ function parseUnits(name: string, s: string, bytes: boolean): number {
   return unit === "m" ? n / 1000 : n * si;
 }
 
-const UUID = /^(?:urn:uuid:)?\{?([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\}?$/;
+const UUID =
+  /^(?:urn:uuid:)?\{?([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\}?$/;
 
 function uuidParse(s: string): Value | undefined {
   const m = UUID.exec(s);
@@ -67,16 +91,22 @@ function uuidParse(s: string): Value | undefined {
   const hex = m.slice(1).join("").toLowerCase();
   const version = parseInt(hex[12]!, 16);
   const varNib = parseInt(hex[16]!, 16);
-  const variant = varNib < 8 ? "Reserved, NCS backward compatibility." : varNib < 12 ? "RFC4122" : varNib < 14 ? "Reserved, Microsoft Corporation backward compatibility." : "Reserved for future definition.";
+  const variant = varNib < 8
+    ? "Reserved, NCS backward compatibility."
+    : varNib < 12
+    ? "RFC4122"
+    : varNib < 14
+    ? "Reserved, Microsoft Corporation backward compatibility."
+    : "Reserved for future definition.";
   const out = new ObjectValue([["version", version], ["variant", variant]]);
   if (variant !== "RFC4122") return out;
   if (version === 1 || version === 2) {
-    const time = (BigInt("0x" + hex.slice(13, 16)) << 48n) | (BigInt("0x" + hex.slice(8, 12)) << 32n) | BigInt("0x" + hex.slice(0, 8));
+    const time = (BigInt("0x" + hex.slice(13, 16)) << 48n) |
+      (BigInt("0x" + hex.slice(8, 12)) << 32n) | BigInt("0x" + hex.slice(0, 8));
     out.set("time", Number((time - 122192928000000000n) * 100n));
     out.set("clocksequence", parseInt(hex.slice(16, 20), 16) & 0x3fff);
     out.set("nodeid", hex.slice(20).match(/../g)!.join("-"));
     const mac = parseInt(hex.slice(20, 22), 16);
-    out.set("macvariables", `${mac & 1 ? "local" : "global"}:${mac & 1 ? "multicast" : "unicast"}`.replace(/^global:multicast/, "global:multicast"));
     out.set("macvariables", `${mac & 2 ? "local" : "global"}:${mac & 1 ? "multicast" : "unicast"}`);
     if (version === 2) {
       out.set("id", parseInt(hex.slice(0, 8), 16));
@@ -89,9 +119,19 @@ function uuidParse(s: string): Value | undefined {
 /** Registers misc builtins. */
 export function misc(t: BuiltinTable): void {
   define(t, "semver.is_valid", 1, ([v]) => SEMVER.test(str("semver.is_valid", v)));
-  define(t, "semver.compare", 2, ([a, b]) => semverCmp(str("semver.compare", a), str("semver.compare", b)));
+  define(
+    t,
+    "semver.compare",
+    2,
+    ([a, b]) => semverCmp(str("semver.compare", a), str("semver.compare", b)),
+  );
   define(t, "units.parse", 1, ([s]) => parseUnits("units.parse", str("units.parse", s), false));
-  define(t, "units.parse_bytes", 1, ([s]) => parseUnits("units.parse_bytes", str("units.parse_bytes", s), true));
+  define(
+    t,
+    "units.parse_bytes",
+    1,
+    ([s]) => parseUnits("units.parse_bytes", str("units.parse_bytes", s), true),
+  );
   const uuids = new Map<string, string>();
   define(t, "uuid.rfc4122", 1, ([s]) => {
     const k = str("uuid.rfc4122", s);
@@ -111,7 +151,12 @@ export function misc(t: BuiltinTable): void {
   hash("crypto.sha384", "sha384");
   hash("crypto.sha512", "sha512");
   const hmac = (name: string, algo: string) =>
-    define(t, name, 2, ([m, k]) => createHmac(algo, str(name, k)).update(str(name, m)).digest("hex"));
+    define(
+      t,
+      name,
+      2,
+      ([m, k]) => createHmac(algo, str(name, k)).update(str(name, m)).digest("hex"),
+    );
   hmac("crypto.hmac.md5", "md5");
   hmac("crypto.hmac.sha1", "sha1");
   hmac("crypto.hmac.sha256", "sha256");

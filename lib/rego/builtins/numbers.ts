@@ -3,11 +3,13 @@
 import { createHash } from "node:crypto";
 import { arith } from "../eval/ops.ts";
 import type { Value } from "../value.ts";
-import { type BuiltinTable, BuiltinError, define, int, num, show } from "./_util.ts";
+import { BuiltinError, type BuiltinTable, define, int, num, show } from "./_util.ts";
 
 function toBig(name: string, v: Value | undefined): bigint {
   const n = num(name, v);
-  if (!Number.isInteger(n)) throw new BuiltinError(`\`${name}\` expects integer argument. Got \`${n}\` instead`);
+  if (!Number.isInteger(n)) {
+    throw new BuiltinError(`\`${name}\` expects integer argument. Got \`${n}\` instead`);
+  }
   return BigInt(n);
 }
 
@@ -19,7 +21,7 @@ function roundHalfAway(n: number): number {
 function range(name: string, a: number, b: number, step: number): Value[] {
   const out: number[] = [];
   if (Math.abs(b - a) / step > 10_000_000) throw new BuiltinError(`\`${name}\` range too large`);
-  if (a <= b) for (let i = a; i <= b; i += step) out.push(i);
+  if (a <= b) { for (let i = a; i <= b; i += step) out.push(i); }
   else for (let i = a; i >= b; i -= step) out.push(i);
   return out;
 }
@@ -68,7 +70,11 @@ export function numbers(t: BuiltinTable): void {
       }
       return Number(s);
     }
-    throw new BuiltinError(`\`to_number\` expects numeric, string, boolean or null argument. Got \`${show(v!)}\` instead`);
+    throw new BuiltinError(
+      `\`to_number\` expects numeric, string, boolean or null argument. Got \`${
+        show(v!)
+      }\` instead`,
+    );
   });
   const bits = (name: string, f: (a: bigint, b: bigint) => bigint) =>
     define(t, name, 2, ([a, b]) => Number(BigInt.asIntN(64, f(toBig(name, a), toBig(name, b)))));

@@ -5,7 +5,7 @@
  * a policy cannot trigger catastrophic backtracking through them.
  */
 
-import { type BuiltinTable, BuiltinError, define, int, str } from "./_util.ts";
+import { BuiltinError, type BuiltinTable, define, int, str } from "./_util.ts";
 
 const cache = new Map<string, RegExp>();
 const MAX_CACHE = 512;
@@ -15,7 +15,11 @@ export function compileRegex(pattern: string): RegExp {
   let re = cache.get(pattern);
   if (re) return re;
   if (/\(\?[=!<]|\\[1-9]|\(\?<[=!]/.test(pattern.replace(/\(\?P?<[A-Za-z_]\w*>/g, "("))) {
-    throw new BuiltinError(`invalid regular expression ${JSON.stringify(pattern)}: lookaround and backreferences are not supported`);
+    throw new BuiltinError(
+      `invalid regular expression ${
+        JSON.stringify(pattern)
+      }: lookaround and backreferences are not supported`,
+    );
   }
   let flags = "g";
   let src = pattern;
@@ -30,7 +34,9 @@ export function compileRegex(pattern: string): RegExp {
   try {
     re = new RegExp(src, flags);
   } catch (e) {
-    throw new BuiltinError(`invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`);
+    throw new BuiltinError(
+      `invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`,
+    );
   }
   if (cache.size >= MAX_CACHE) cache.clear();
   cache.set(pattern, re);
@@ -75,7 +81,9 @@ function globRegex(pattern: string, delims: string[]): RegExp {
     } else if (c === "{") {
       const end = pattern.indexOf("}", i + 1);
       if (end < 0) throw new BuiltinError("`glob.match` unterminated alternation");
-      out += "(?:" + pattern.slice(i + 1, end).split(",").map((a) => globRegex(a, delims).source.slice(1, -1)).join("|") + ")";
+      out += "(?:" + pattern.slice(i + 1, end).split(",").map((a) =>
+        globRegex(a, delims).source.slice(1, -1)
+      ).join("|") + ")";
       i = end;
     } else if (c === "\\" && i + 1 < pattern.length) {
       out += pattern[++i]!.replace(/[\\^$.*+?()[\]{}|\-]/g, "\\$&");
@@ -86,7 +94,12 @@ function globRegex(pattern: string, delims: string[]): RegExp {
 
 /** Registers regex and glob builtins. */
 export function regex(t: BuiltinTable): void {
-  define(t, "regex.match", 2, ([p, s]) => test(compileRegex(str("regex.match", p)), str("regex.match", s)));
+  define(
+    t,
+    "regex.match",
+    2,
+    ([p, s]) => test(compileRegex(str("regex.match", p)), str("regex.match", s)),
+  );
   define(t, "regex.is_valid", 1, ([p]) => {
     if (typeof p !== "string") return false;
     try {
@@ -96,14 +109,28 @@ export function regex(t: BuiltinTable): void {
       return false;
     }
   });
-  define(t, "regex.split", 2, ([p, s]) => str("regex.split", s).split(compileRegex(str("regex.split", p))));
+  define(
+    t,
+    "regex.split",
+    2,
+    ([p, s]) => str("regex.split", s).split(compileRegex(str("regex.split", p))),
+  );
   define(t, "regex.replace", 3, ([s, p, r]) => {
     const re = compileRegex(str("regex.replace", p));
     re.lastIndex = 0;
-    return str("regex.replace", s).replace(re, str("regex.replace", r).replace(/\$\{?(\w+)\}?/g, "$$<$1>").replace(/\$<(\d+)>/g, "$$$1"));
+    return str("regex.replace", s).replace(
+      re,
+      str("regex.replace", r).replace(/\$\{?(\w+)\}?/g, "$$<$1>").replace(/\$<(\d+)>/g, "$$$1"),
+    );
   });
-  define(t, "regex.find_n", 3, ([p, s, n]) =>
-    findAll(compileRegex(str("regex.find_n", p)), str("regex.find_n", s), int("regex.find_n", n)).map((m) => m[0]));
+  define(
+    t,
+    "regex.find_n",
+    3,
+    ([p, s, n]) =>
+      findAll(compileRegex(str("regex.find_n", p)), str("regex.find_n", s), int("regex.find_n", n))
+        .map((m) => m[0]),
+  );
   define(t, "regex.find_all_string_submatch_n", 3, ([p, s, n]) =>
     findAll(
       compileRegex(str("regex.find_all_string_submatch_n", p)),
@@ -141,5 +168,10 @@ export function regex(t: BuiltinTable): void {
     if (Array.isArray(d) && d.length === 0) delims = ["."];
     return globRegex(pattern, delims).test(str("glob.match", s));
   });
-  define(t, "glob.quote_meta", 1, ([s]) => str("glob.quote_meta", s).replace(/[*?\\[\]{}]/g, "\\$&"));
+  define(
+    t,
+    "glob.quote_meta",
+    1,
+    ([s]) => str("glob.quote_meta", s).replace(/[*?\\[\]{}]/g, "\\$&"),
+  );
 }

@@ -1,7 +1,7 @@
 /** A Go `fmt.Sprintf` subset for Rego's `sprintf`: flags `-+ #0`, width, precision, verbs
  * `v s d i f F e E g G x X o b c q t T %`. */
 
-import { ObjectValue, SetValue, typeName, type Value } from "../value.ts";
+import { typeName, type Value } from "../value.ts";
 import { BuiltinError, show } from "./_util.ts";
 
 function goValue(v: Value): string {
@@ -72,7 +72,9 @@ export function sprintf(fmt: string, args: Value[]): string {
         break;
       case "d":
       case "i":
-        s = typeof a === "number" && Number.isInteger(a) ? fmtNumber(a) : `%!d(${typeName(a)}=${goValue(a)})`;
+        s = typeof a === "number" && Number.isInteger(a)
+          ? fmtNumber(a)
+          : `%!d(${typeName(a)}=${goValue(a)})`;
         if (plus && typeof a === "number" && a >= 0) s = "+" + s;
         break;
       case "f":
@@ -88,7 +90,9 @@ export function sprintf(fmt: string, args: Value[]): string {
       }
       case "g":
       case "G":
-        s = typeof a === "number" ? (prec !== undefined ? String(Number(a.toPrecision(prec))) : String(a)) : goValue(a);
+        s = typeof a === "number"
+          ? (prec !== undefined ? String(Number(a.toPrecision(prec))) : String(a))
+          : goValue(a);
         break;
       case "x":
       case "X":
@@ -113,7 +117,8 @@ export function sprintf(fmt: string, args: Value[]): string {
   }
   out += fmt.slice(last);
   if (argi < args.length) {
-    out += "%!(EXTRA " + args.slice(argi).map((a) => `${typeName(a)}=${goValue(a)}`).join(", ") + ")";
+    out += "%!(EXTRA " + args.slice(argi).map((a) => `${typeName(a)}=${goValue(a)}`).join(", ") +
+      ")";
   }
   return out;
 }
@@ -122,6 +127,3 @@ function goExp(n: number, prec: number): string {
   const s = n.toExponential(prec);
   return s.replace(/e([+-])(\d)$/, "e$10$2");
 }
-
-void ObjectValue;
-void SetValue;

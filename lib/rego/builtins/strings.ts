@@ -1,11 +1,15 @@
 /** String builtins. Indices and lengths count Unicode code points, as OPA does. */
 
-import { ObjectValue, SetValue, type Value } from "../value.ts";
-import { type BuiltinTable, BuiltinError, define, int, num, obj, show, str } from "./_util.ts";
+import { SetValue, type Value } from "../value.ts";
+import { BuiltinError, type BuiltinTable, define, int, num, obj, show } from "./_util.ts";
 import { sprintf } from "./sprintf.ts";
 
 function sstr(name: string, v: Value | undefined): string {
-  if (typeof v !== "string") throw new BuiltinError(`\`${name}\` expects string argument. Got \`${show(v ?? null)}\` instead`);
+  if (typeof v !== "string") {
+    throw new BuiltinError(
+      `\`${name}\` expects string argument. Got \`${show(v ?? null)}\` instead`,
+    );
+  }
   return v;
 }
 
@@ -13,8 +17,8 @@ function trimSet(s: string, cut: string, left: boolean, right: boolean): string 
   const cs = new Set([...cut]);
   const cps = [...s];
   let a = 0, b = cps.length;
-  if (left) while (a < b && cs.has(cps[a]!)) a++;
-  if (right) while (b > a && cs.has(cps[b - 1]!)) b--;
+  if (left) { while (a < b && cs.has(cps[a]!)) a++; }
+  if (right) { while (b > a && cs.has(cps[b - 1]!)) b--; }
   return cps.slice(a, b).join("");
 }
 
@@ -47,10 +51,17 @@ export function strings(t: BuiltinTable): void {
     const s = sstr("indexof_n", a), sub = sstr("indexof_n", b);
     const out: number[] = [];
     if (sub === "") return out;
-    for (let i = s.indexOf(sub); i >= 0; i = s.indexOf(sub, i + 1)) out.push([...s.slice(0, i)].length);
+    for (let i = s.indexOf(sub); i >= 0; i = s.indexOf(sub, i + 1)) {
+      out.push([...s.slice(0, i)].length);
+    }
     return out;
   });
-  define(t, "replace", 3, ([s, o, n]) => sstr("replace", s).split(sstr("replace", o)).join(sstr("replace", n)));
+  define(
+    t,
+    "replace",
+    3,
+    ([s, o, n]) => sstr("replace", s).split(sstr("replace", o)).join(sstr("replace", n)),
+  );
   define(t, "split", 2, ([s, d]) => {
     const x = sstr("split", s), delim = sstr("split", d);
     return delim === "" ? [...x] : x.split(delim);
@@ -63,8 +74,18 @@ export function strings(t: BuiltinTable): void {
     return (len < 0 ? cps.slice(start) : cps.slice(start, start + len)).join("");
   });
   define(t, "trim", 2, ([s, c]) => trimSet(sstr("trim", s), sstr("trim", c), true, true));
-  define(t, "trim_left", 2, ([s, c]) => trimSet(sstr("trim_left", s), sstr("trim_left", c), true, false));
-  define(t, "trim_right", 2, ([s, c]) => trimSet(sstr("trim_right", s), sstr("trim_right", c), false, true));
+  define(
+    t,
+    "trim_left",
+    2,
+    ([s, c]) => trimSet(sstr("trim_left", s), sstr("trim_left", c), true, false),
+  );
+  define(
+    t,
+    "trim_right",
+    2,
+    ([s, c]) => trimSet(sstr("trim_right", s), sstr("trim_right", c), false, true),
+  );
   define(t, "trim_prefix", 2, ([s, p]) => {
     const x = sstr("trim_prefix", s), pre = sstr("trim_prefix", p);
     return x.startsWith(pre) ? x.slice(pre.length) : x;
@@ -97,7 +118,9 @@ export function strings(t: BuiltinTable): void {
     const patterns = obj("strings.replace_n", p);
     const x = sstr("strings.replace_n", s);
     const pairs: [string, string][] = [];
-    for (const [k, v] of patterns.entries()) pairs.push([sstr("strings.replace_n", k), sstr("strings.replace_n", v)]);
+    for (const [k, v] of patterns.entries()) {
+      pairs.push([sstr("strings.replace_n", k), sstr("strings.replace_n", v)]);
+    }
     let out = "";
     let i = 0;
     outer: while (i < x.length) {
@@ -115,13 +138,19 @@ export function strings(t: BuiltinTable): void {
   });
   define(t, "format_int", 2, ([n, b]) => {
     const x = num("format_int", n), base = num("format_int", b);
-    if (![2, 8, 10, 16].includes(base)) throw new BuiltinError("`format_int` expects base to be one of 2, 8, 10, 16");
+    if (![2, 8, 10, 16].includes(base)) {
+      throw new BuiltinError("`format_int` expects base to be one of 2, 8, 10, 16");
+    }
     const i = Math.trunc(x);
     return Number.isSafeInteger(i) ? i.toString(base) : BigInt(i).toString(base);
   });
   define(t, "sprintf", 2, ([f, a]) => {
     const fmt = sstr("sprintf", f);
-    if (!Array.isArray(a)) throw new BuiltinError(`\`sprintf\` expects array argument. Got \`${show(a ?? null)}\` instead`);
+    if (!Array.isArray(a)) {
+      throw new BuiltinError(
+        `\`sprintf\` expects array argument. Got \`${show(a ?? null)}\` instead`,
+      );
+    }
     return sprintf(fmt, a as Value[]);
   });
   define(t, "strings.render_template", 2, ([tpl, vars]) => {
@@ -131,6 +160,4 @@ export function strings(t: BuiltinTable): void {
       return v === undefined ? "<no value>" : typeof v === "string" ? v : show(v);
     });
   });
-  void str;
-  void ObjectValue;
 }

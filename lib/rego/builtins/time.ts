@@ -2,7 +2,14 @@
  * "UTC", "" and "Local" (treated as UTC), IANA names via Intl. */
 
 import type { Value } from "../value.ts";
-import { type BuiltinContext, type BuiltinTable, BuiltinError, define, show, str } from "./_util.ts";
+import {
+  type BuiltinContext,
+  BuiltinError,
+  type BuiltinTable,
+  define,
+  show,
+  str,
+} from "./_util.ts";
 import { formatLayout, parseLayout } from "./time_layout.ts";
 
 const NS = 1_000_000n;
@@ -61,7 +68,9 @@ export function civil(ns: bigint, tz: string): Civil {
     s: d.getUTCSeconds(),
     ns: sub,
     wd: d.getUTCDay(),
-    yd: Math.floor((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - start) / 86400000) + 1,
+    yd: Math.floor(
+      (Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - start) / 86400000,
+    ) + 1,
     offMin: off,
     tz: tz === "" ? "UTC" : tz,
   };
@@ -72,20 +81,33 @@ function nsArg(name: string, v: Value | undefined): { ns: bigint; tz: string; la
   if (Array.isArray(v) && v.length >= 1 && v.length <= 3) {
     const [n, tz, layout] = v as Value[];
     if (typeof n !== "number") {
-      throw new BuiltinError(`\`${name}\` expects 1st element of \`ns\` to be a \`number\`. Got \`${show(n!)}\` instead`);
+      throw new BuiltinError(
+        `\`${name}\` expects 1st element of \`ns\` to be a \`number\`. Got \`${show(n!)}\` instead`,
+      );
     }
     if (tz !== undefined && typeof tz !== "string") {
-      throw new BuiltinError(`\`${name}\` expects 2nd element of \`ns\` to be a \`string\`. Got \`${show(tz)}\` instead`);
+      throw new BuiltinError(
+        `\`${name}\` expects 2nd element of \`ns\` to be a \`string\`. Got \`${show(tz)}\` instead`,
+      );
     }
     if (layout !== undefined && typeof layout !== "string") {
-      throw new BuiltinError(`\`${name}\` expects 3rd element of \`ns\` to be a \`string\`. Got \`${show(layout)}\` instead`);
+      throw new BuiltinError(
+        `\`${name}\` expects 3rd element of \`ns\` to be a \`string\`. Got \`${
+          show(layout)
+        }\` instead`,
+      );
     }
-    const out: { ns: bigint; tz: string; layout?: string } = { ns: BigInt(Math.trunc(n)), tz: tz ?? "UTC" };
+    const out: { ns: bigint; tz: string; layout?: string } = {
+      ns: BigInt(Math.trunc(n)),
+      tz: tz ?? "UTC",
+    };
     if (layout !== undefined) out.layout = layout;
     return out;
   }
   throw new BuiltinError(
-    `\`${name}\` expects \`ns\` to be a \`number\` or \`array[number, string]\`. Got \`${show(v ?? null)}\` instead`,
+    `\`${name}\` expects \`ns\` to be a \`number\` or \`array[number, string]\`. Got \`${
+      show(v ?? null)
+    }\` instead`,
   );
 }
 
@@ -114,7 +136,9 @@ export function parseDuration(s: string): bigint {
   const re = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/;
   while (rest.length > 0) {
     const m = re.exec(rest);
-    if (!m || (m[1] === "" && (m[2] ?? "") === "")) throw new BuiltinError(`time: invalid duration ${JSON.stringify(s)}`);
+    if (!m || (m[1] === "" && (m[2] ?? "") === "")) {
+      throw new BuiltinError(`time: invalid duration ${JSON.stringify(s)}`);
+    }
     const unit = DUR_UNITS[m[3]!]!;
     total += BigInt(m[1] || "0") * unit;
     if (m[2]) total += (BigInt(m[2]) * unit) / 10n ** BigInt(m[2].length);
@@ -123,7 +147,16 @@ export function parseDuration(s: string): bigint {
   return neg ? -total : total;
 }
 
-function toNs(y: number, mo: number, d: number, h: number, mi: number, s: number, sub: number, offMin: number): bigint {
+function toNs(
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+  sub: number,
+  offMin: number,
+): bigint {
   const dt = new Date(0);
   dt.setUTCFullYear(y, mo - 1, d);
   dt.setUTCHours(h, mi, s, 0);
@@ -139,20 +172,26 @@ export function time(t: BuiltinTable): void {
   define(t, "time.now_ns", 0, (_a, ctx: BuiltinContext) => ctx.nowNs());
   define(t, "time.parse_rfc3339_ns", 1, ([v]) => {
     if (typeof v !== "string") {
-      throw new BuiltinError(`\`time.parse_rfc3339_ns\` expects string argument. Got \`${show(v ?? null)}\` instead`);
+      throw new BuiltinError(
+        `\`time.parse_rfc3339_ns\` expects string argument. Got \`${show(v ?? null)}\` instead`,
+      );
     }
     return Number(parseLayout("2006-01-02T15:04:05Z07:00", v));
   });
   define(t, "time.parse_ns", 2, ([l, v]) => {
     const layout = str("time.parse_ns", l);
     if (typeof v !== "string") {
-      throw new BuiltinError(`\`time.parse_ns\` expects string argument. Got \`${show(v ?? null)}\` instead`);
+      throw new BuiltinError(
+        `\`time.parse_ns\` expects string argument. Got \`${show(v ?? null)}\` instead`,
+      );
     }
     return Number(parseLayout(layout, v));
   });
   define(t, "time.parse_duration_ns", 1, ([v]) => {
     if (typeof v !== "string") {
-      throw new BuiltinError(`\`time.parse_duration_ns\` expects string argument. Got \`${show(v ?? null)}\` instead`);
+      throw new BuiltinError(
+        `\`time.parse_duration_ns\` expects string argument. Got \`${show(v ?? null)}\` instead`,
+      );
     }
     return Number(parseDuration(v));
   });
@@ -173,12 +212,25 @@ export function time(t: BuiltinTable): void {
   define(t, "time.add_date", 4, ([v, y, m, d]) => {
     const { ns, tz } = nsArg("time.add_date", v);
     for (const x of [y, m, d]) {
-      if (typeof x !== "number") throw new BuiltinError(`\`time.add_date\` expects numeric argument. Got \`${show(x ?? null)}\` instead`);
+      if (typeof x !== "number") {
+        throw new BuiltinError(
+          `\`time.add_date\` expects numeric argument. Got \`${show(x ?? null)}\` instead`,
+        );
+      }
     }
     const c = civil(ns, tz);
     let r: bigint;
     try {
-      r = toNs(c.y + (y as number), c.mo + (m as number), c.d + (d as number), c.h, c.mi, c.s, c.ns, c.offMin);
+      r = toNs(
+        c.y + (y as number),
+        c.mo + (m as number),
+        c.d + (d as number),
+        c.h,
+        c.mi,
+        c.s,
+        c.ns,
+        c.offMin,
+      );
     } catch {
       return undefined;
     }

@@ -64,7 +64,9 @@ function lex(layout: string): Tok[] {
   };
   while (i < layout.length) {
     const fm = /^[.,](0+|9+)(?!\d)/.exec(layout.slice(i));
-    if (fm && (i === 0 || /[0-9]/.test(layout[i - 1]!) || true) && /^(05|5)$/.test(prevTok(out, lit))) {
+    if (
+      fm && (i === 0 || /[0-9]/.test(layout[i - 1]!) || true) && /^(05|5)$/.test(prevTok(out, lit))
+    ) {
       flush();
       out.push({ frac: fm[0] });
       i += fm[0].length;
@@ -280,7 +282,9 @@ export function parseLayout(layout: string, value: string): bigint {
     }
   }
   const m = new RegExp(`^${src}$`).exec(value);
-  if (!m) throw new BuiltinError(`cannot parse ${JSON.stringify(value)} as ${JSON.stringify(layout)}`);
+  if (!m) {
+    throw new BuiltinError(`cannot parse ${JSON.stringify(value)} as ${JSON.stringify(layout)}`);
+  }
   let y = 1, mo = 1, d = 1, h = 0, mi = 0, s = 0, sub = 0, off = 0, pm: boolean | undefined;
   kinds.forEach((k, i) => {
     const g = m[i + 1];
@@ -331,7 +335,8 @@ export function parseLayout(layout: string, value: string): bigint {
         if (k.includes("07")) {
           if (g !== "Z") {
             const digits = g.slice(1).replaceAll(":", "");
-            off = (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || "0")) * (g[0] === "-" ? -1 : 1);
+            off = (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || "0")) *
+              (g[0] === "-" ? -1 : 1);
           }
         }
     }

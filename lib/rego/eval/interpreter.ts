@@ -139,19 +139,31 @@ export abstract class Interpreter implements BuiltinContext {
             return false;
           }
           this.checkSomeArity(l.value, c, l.loc);
-          return this.iterate(c, (key, val) =>
-            this.unifyValue(l.value, val, false, () =>
-              l.key ? this.unifyValue(l.key, key, false, k) : k()));
+          return this.iterate(
+            c,
+            (key, val) =>
+              this.unifyValue(
+                l.value,
+                val,
+                false,
+                () => l.key ? this.unifyValue(l.key, key, false, k) : k(),
+              ),
+          );
         });
       case "every":
         return this.evalTerm(l.coll, (c) => {
           if (typeof c !== "object" || c === null) return false;
           let ok = true;
           this.iterate(c, (key, val) => {
-            const found = this.unifyValue(l.value, val, true, () =>
-              l.key
-                ? this.unifyValue(l.key, key, true, () => this.evalQuery(l.body, 0, () => true))
-                : this.evalQuery(l.body, 0, () => true));
+            const found = this.unifyValue(
+              l.value,
+              val,
+              true,
+              () =>
+                l.key
+                  ? this.unifyValue(l.key, key, true, () => this.evalQuery(l.body, 0, () => true))
+                  : this.evalQuery(l.body, 0, () => true),
+            );
             if (!found) ok = false;
             return !found;
           });
@@ -382,15 +394,20 @@ export abstract class Interpreter implements BuiltinContext {
     if (i === path.length) return k(v);
     const seg = path[i]!;
     if (seg.t === "var" && !seg.global && !this.env.has(seg.name)) {
-      return this.iterate(v, (key, val) => this.bind(seg.name, key, () => this.walkPath(val, path, i + 1, k)));
+      return this.iterate(
+        v,
+        (key, val) => this.bind(seg.name, key, () => this.walkPath(val, path, i + 1, k)),
+      );
     }
     if (seg.t === "scalar") {
       const nv = index(v, seg.v);
       return nv === undefined ? false : this.walkPath(nv, path, i + 1, k);
     }
     if ((seg.t === "array" || seg.t === "object") && hasUnbound(seg, this.env)) {
-      return this.iterate(v, (key, val) =>
-        this.unifyValue(seg, key, false, () => this.walkPath(val, path, i + 1, k)));
+      return this.iterate(
+        v,
+        (key, val) => this.unifyValue(seg, key, false, () => this.walkPath(val, path, i + 1, k)),
+      );
     }
     return this.evalTerm(seg, (key) => {
       const nv = index(v, key);
@@ -441,7 +458,9 @@ export abstract class Interpreter implements BuiltinContext {
       const o = ov[j]!;
       if (o.path.length <= keys.length && o.path.every((p, x) => p === keys[x])) {
         let v: Value | undefined = o.value;
-        for (const key of keys.slice(o.path.length)) v = v === undefined ? undefined : index(v, key);
+        for (const key of keys.slice(o.path.length)) {
+          v = v === undefined ? undefined : index(v, key);
+        }
         return v;
       }
     }
@@ -567,9 +586,7 @@ export abstract class Interpreter implements BuiltinContext {
     keys.sort(compare);
     this.fail(
       p.loc,
-      `object literal keys mismatch. Expected keys ${show(v.keys() as Value[])} got ${
-        show(keys)
-      }.`,
+      `object literal keys mismatch. Expected keys ${show(v.keys() as Value[])} got ${show(keys)}.`,
     );
   }
 

@@ -3,7 +3,13 @@
 import { BuiltinError, show } from "../builtins/_util.ts";
 import { equal, ObjectValue, SetValue, type Value } from "../value.ts";
 
-const OP_NAMES: Record<string, string> = { "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod" };
+const OP_NAMES: Record<string, string> = {
+  "+": "add",
+  "-": "sub",
+  "*": "mul",
+  "/": "div",
+  "%": "mod",
+};
 
 /** Applies an arithmetic operator; `-` on sets is set difference. */
 export function arith(op: string, l: Value, r: Value): Value {
@@ -11,8 +17,12 @@ export function arith(op: string, l: Value, r: Value): Value {
     return new SetValue(l.values().filter((v) => !r.has(v)));
   }
   const name = OP_NAMES[op]!;
-  if (typeof l !== "number") throw new BuiltinError(`\`${name}\` expects numeric argument. Got \`${show(l)}\` instead`);
-  if (typeof r !== "number") throw new BuiltinError(`\`${name}\` expects numeric argument. Got \`${show(r)}\` instead`);
+  if (typeof l !== "number") {
+    throw new BuiltinError(`\`${name}\` expects numeric argument. Got \`${show(l)}\` instead`);
+  }
+  if (typeof r !== "number") {
+    throw new BuiltinError(`\`${name}\` expects numeric argument. Got \`${show(r)}\` instead`);
+  }
   switch (op) {
     case "+":
       return l + r;
@@ -40,8 +50,12 @@ function intRem(l: number, r: number): number {
 /** `|` (union) and `&` (intersection) on sets. */
 export function setOp(op: string, l: Value, r: Value): Value {
   const name = op === "|" ? "union" : "intersection";
-  if (!(l instanceof SetValue)) throw new BuiltinError(`\`${name}\` expects set argument. Got \`${show(l)}\` instead`);
-  if (!(r instanceof SetValue)) throw new BuiltinError(`\`${name}\` expects set argument. Got \`${show(r)}\` instead`);
+  if (!(l instanceof SetValue)) {
+    throw new BuiltinError(`\`${name}\` expects set argument. Got \`${show(l)}\` instead`);
+  }
+  if (!(r instanceof SetValue)) {
+    throw new BuiltinError(`\`${name}\` expects set argument. Got \`${show(r)}\` instead`);
+  }
   if (op === "|") return new SetValue([...l.values(), ...r.values()]);
   return new SetValue(l.values().filter((v) => r.has(v)));
 }

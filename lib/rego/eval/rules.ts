@@ -47,7 +47,7 @@ export class Evaluator extends Interpreter {
     if (partial instanceof SetValue) return partial;
     if (node.children.size === 0 && !partial && !node.isPackage) return base;
     const out = new ObjectValue();
-    if (base instanceof ObjectValue) for (const [k, v] of base.entries()) out.set(k, v);
+    if (base instanceof ObjectValue) { for (const [k, v] of base.entries()) out.set(k, v); }
     if (partial instanceof ObjectValue) {
       for (const [k, v] of partial.entries()) out.set(k, merge(out.get(k), v));
     }
@@ -133,13 +133,17 @@ export class Evaluator extends Interpreter {
   #partialBody(def: RuleDef, b: CompiledBody, root: Builder, onlyMissing = false): boolean {
     let produced = false;
     this.withEnv(() =>
-      this.evalQuery(b.body, 0, () =>
-        this.evalList(b.dyn, 0, [], (keys) =>
-          this.evalTerm(b.value, (v) => {
-            produced = true;
-            if (!onlyMissing || !has(root, keys)) this.#insert(def, root, keys, v);
-            return b.ground;
-          })))
+      this.evalQuery(
+        b.body,
+        0,
+        () =>
+          this.evalList(b.dyn, 0, [], (keys) =>
+            this.evalTerm(b.value, (v) => {
+              produced = true;
+              if (!onlyMissing || !has(root, keys)) this.#insert(def, root, keys, v);
+              return b.ground;
+            })),
+      )
     );
     return produced;
   }

@@ -38,13 +38,19 @@ const result = await run(
   true,
 );
 
-// deno's summary: "ok | 12 passed (3 steps) | 0 failed | 2 ignored (1s)"
+// deno's summary: "ok | 12 passed (30 steps) | 0 failed | 2 ignored (3 steps) (1s)"; test steps
+// (e.g. one per Rego conformance case) count as cases too.
 // deno-lint-ignore no-control-regex
 const plain = result.out.replace(/\x1b\[[0-9;]*m/g, "");
-const summary = [...plain.matchAll(/^(ok|FAILED) \| (\d+) passed.*?\| (\d+) failed(?: \| (\d+) ignored)?/gm)]
-  .at(-1);
-const passed = Number(summary?.[2] ?? 0);
-const failed = Number(summary?.[3] ?? (result.code === 0 ? 0 : 1));
-const skipped = Number(summary?.[4] ?? 0);
-console.log(`${passed} passed, ${failed === 0 && result.code !== 0 ? 1 : failed} failed, ${skipped} skipped`);
+const summary = [
+  ...plain.matchAll(
+    /^(ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?(?: \| (\d+) ignored(?: \((\d+) steps?\))?)?/gm,
+  ),
+].at(-1);
+const n = (i: number) => Number(summary?.[i] ?? 0);
+const passed = n(2) + n(3);
+let failed = n(4) + n(5);
+if (failed === 0 && result.code !== 0) failed = 1;
+const skipped = n(6) + n(7);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 Deno.exit(result.code);
