@@ -32,7 +32,21 @@ if (build.code !== 0) {
   Deno.exit(1);
 }
 
-const extra = Deno.args;
+// Tests that read ../shared/testdata (upstream vectors) cannot run in a checkout without it
+// (e.g. the public repository's CI): they are reported as SKIPPED, never passed.
+const SHARED_TESTS = [
+  "lib/rego/conformance_test.ts",
+  "lib/rego/trustee_policies_test.ts",
+  "trustee/kbs/config_test.ts",
+  "trustee/kbs/token_verifier_test.ts",
+  "tests/e2e/",
+];
+const haveShared = await Deno.stat("../shared/testdata").then(() => true, () => false);
+const extra = [...Deno.args];
+if (!haveShared) {
+  console.log(`SKIPPED (../shared/testdata is missing): ${SHARED_TESTS.join(", ")}`);
+  extra.push(`--ignore=${SHARED_TESTS.join(",")}`);
+}
 const result = await run(
   ["test", "-A", "--sanitize-ops", "--sanitize-resources", ...extra],
   true,
@@ -51,6 +65,6 @@ const n = (i: number) => Number(summary?.[i] ?? 0);
 const passed = n(2) + n(3);
 let failed = n(4) + n(5);
 if (failed === 0 && result.code !== 0) failed = 1;
-const skipped = n(6) + n(7);
+const skipped = n(6) + n(7) + (haveShared ? 0 : SHARED_TESTS.length);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 Deno.exit(result.code);
