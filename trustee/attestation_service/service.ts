@@ -14,7 +14,7 @@ import type { Rvps } from "../rvps/mod.ts";
 import { PolicyEngine } from "../policy/engine.ts";
 import { type Appraisal, earClaims, signEar, type TokenBrokerConfig } from "./ear.ts";
 import type { TokenSigner } from "./signer.ts";
-import { isTrustClaim, type TrustVector } from "./trust_vector.ts";
+import { isTrustClaim, TRUST_CLAIMS, type TrustVector } from "./trust_vector.ts";
 import { POLICIES } from "./policies/embedded.ts";
 
 export class AttestationError
@@ -198,20 +198,7 @@ export class AttestationService {
         trustVector[name] = v;
       }
     } else {
-      for (
-        const name of [
-          "instance-identity",
-          "configuration",
-          "executables",
-          "file-system",
-          "hardware",
-          "runtime-opaque",
-          "storage-opaque",
-          "sourced-data",
-        ] as const
-      ) {
-        trustVector[name] = 0;
-      }
+      for (const name of TRUST_CLAIMS) trustVector[name] = 0;
     }
     const extRaw =
       policy.evaluate("data.policy.extensions", { input, referenceValues: rv }).value ?? [];
