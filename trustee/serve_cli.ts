@@ -4,6 +4,7 @@
  * authorization with a generated Ed25519 key; the minted admin token is written beside it.
  */
 import { Command } from "@commander-js/extra-typings";
+import { pathExists } from "@coco/lib/fs";
 import { createLogger, type Logger } from "@coco/lib/log";
 import { generateAdminKeyPair, mintAdminToken } from "./admin/mod.ts";
 import { type KbsConfig, loadKbsConfig, parseKbsConfig } from "./kbs/config.ts";
@@ -14,21 +15,12 @@ export function trusteeHome(): string {
   return Deno.env.get("TRUSTEE_HOME") ?? `${Deno.env.get("HOME") ?? "."}/.trustee`;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The no-config default: everything under `home`. */
 async function defaultConfig(home: string, socket: string, logger: Logger): Promise<KbsConfig> {
   await Deno.mkdir(home, { recursive: true, mode: 0o700 });
   const keyFile = `${home}/admin-key.pem`;
   const pubFile = `${home}/admin-key.pub`;
-  if (!(await exists(keyFile))) {
+  if (!(await pathExists(keyFile))) {
     const pair = await generateAdminKeyPair();
     await Deno.writeTextFile(keyFile, pair.privateKeyPem, { mode: 0o600 });
     await Deno.writeTextFile(pubFile, pair.publicKeyPem);

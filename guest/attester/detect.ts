@@ -3,6 +3,7 @@
  * `/dev/tdx_guest`), SEV-SNP (`/sys/devices/platform/sev-guest`), Arm CCA (TSM provider
  * `arm_cca_guest`). Probes are injected so tests need no hardware.
  */
+import { pathExists } from "@coco/lib/fs";
 
 /** Paths probed, in order. */
 export const TSM_REPORT_DIR = "/sys/kernel/config/tsm/report";
@@ -19,17 +20,8 @@ export interface TeeProbes {
   tsmProvider(): Promise<string | undefined>;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function tsmProvider(): Promise<string | undefined> {
-  if (!await exists(TSM_REPORT_DIR)) return undefined;
+  if (!await pathExists(TSM_REPORT_DIR)) return undefined;
   let dir: string | undefined;
   try {
     dir = await Deno.makeTempDir({ dir: TSM_REPORT_DIR, prefix: "coco-probe-" });
@@ -42,7 +34,7 @@ async function tsmProvider(): Promise<string | undefined> {
 }
 
 /** Probes against the real file system. */
-export const denoTeeProbes: TeeProbes = { exists, tsmProvider };
+export const denoTeeProbes: TeeProbes = { exists: pathExists, tsmProvider };
 
 /** The first TEE found in upstream order, or undefined. Never returns `sample`. */
 export async function detectTee(

@@ -7,7 +7,7 @@
  */
 import { CodedError } from "@coco/lib/errors";
 import { decryptResource, parseFlattenedJwe, type TeeKeyPair } from "@coco/lib/jose";
-import { parseErrorInformation, type ResourceUri, resourceUriToKbsPath } from "@coco/lib/kbs";
+import { readKbsFailure, type ResourceUri, resourceUriToKbsPath } from "@coco/lib/kbs";
 
 /** A KBS token and the TEE key pair it is bound to. */
 export interface KbsCredentials {
@@ -136,15 +136,6 @@ export class PassportKbc {
 }
 
 async function failure(res: Response, path: string): Promise<KbcError> {
-  const text = await res.text();
-  let detail = text.slice(0, 300);
-  try {
-    detail = parseErrorInformation(JSON.parse(text))?.detail ?? detail;
-  } catch { /* not JSON */ }
-  const code: KbcErrorCode = res.status === 404
-    ? "not-found"
-    : res.status === 401
-    ? "unauthorized"
-    : "http";
-  return new KbcError(code, `KBS GET ${path} failed (HTTP ${res.status}): ${detail}`);
+  const f = await readKbsFailure(res);
+  return new KbcError(f.code, `KBS GET ${path} failed (HTTP ${f.status}): ${f.detail}`);
 }

@@ -21,12 +21,7 @@ import {
   selectedHashAlgorithm,
 } from "./runtime_data.ts";
 import { type ResourceUri, resourceUriToKbsPath } from "./resource_uri.ts";
-import {
-  type Attestation,
-  KBS_PROTOCOL_VERSION,
-  parseChallenge,
-  parseErrorInformation,
-} from "./types.ts";
+import { type Attestation, KBS_PROTOCOL_VERSION, parseChallenge, readKbsFailure } from "./types.ts";
 
 export type KbsClientErrorCode = "unauthorized" | "not-found" | "protocol" | "http" | "decrypt";
 export class KbsClientError extends CodedError<KbsClientErrorCode> {
@@ -118,17 +113,8 @@ export class KbsClient {
   }
 
   async #failure(res: Response, what: string): Promise<KbsClientError> {
-    const text = await res.text();
-    let detail = text.slice(0, 500);
-    try {
-      detail = parseErrorInformation(JSON.parse(text))?.detail ?? detail;
-    } catch { /* not JSON */ }
-    const code: KbsClientErrorCode = res.status === 401
-      ? "unauthorized"
-      : res.status === 404
-      ? "not-found"
-      : "http";
-    return new KbsClientError(code, `${what} failed (HTTP ${res.status}): ${detail}`, res.status);
+    const f = await readKbsFailure(res);
+    return new KbsClientError(f.code, `${what} failed (HTTP ${f.status}): ${f.detail}`, f.status);
   }
 
   /** Runs a full RCAR handshake and returns the attestation token. */

@@ -180,3 +180,21 @@ export function parseErrorInformation(input: unknown): ErrorInformation | undefi
   if (typeof input.type !== "string" || typeof input.detail !== "string") return undefined;
   return { type: input.type, detail: input.detail };
 }
+
+/** What a failed KBS HTTP response says: its status class and the ErrorInformation detail. */
+export interface KbsFailure {
+  code: "unauthorized" | "not-found" | "http";
+  status: number;
+  detail: string;
+}
+
+/** Reads a failed KBS response (consuming the body); the detail falls back to the raw text. */
+export async function readKbsFailure(res: Response): Promise<KbsFailure> {
+  const text = await res.text();
+  let detail = text.slice(0, 500);
+  try {
+    detail = parseErrorInformation(JSON.parse(text))?.detail ?? detail;
+  } catch { /* not JSON: keep the text */ }
+  const code = res.status === 401 ? "unauthorized" : res.status === 404 ? "not-found" : "http";
+  return { code, status: res.status, detail };
+}

@@ -1,5 +1,5 @@
 /** Admin calls of the `kbs-client config …` surface over HTTP. */
-import { parseErrorInformation } from "@coco/lib/kbs";
+import { readKbsFailure } from "@coco/lib/kbs";
 
 export interface AdminClientOptions {
   url: string;
@@ -37,12 +37,8 @@ export class AdminClient {
       ...(this.#http ? { client: this.#http } : {}),
     } as RequestInit);
     if (!res.ok) {
-      const text = await res.text();
-      let detail = text;
-      try {
-        detail = parseErrorInformation(JSON.parse(text))?.detail ?? text;
-      } catch { /* not JSON */ }
-      throw new Error(`${method} ${path} failed (HTTP ${res.status}): ${detail}`);
+      const f = await readKbsFailure(res);
+      throw new Error(`${method} ${path} failed (HTTP ${f.status}): ${f.detail}`);
     }
     return res;
   }
