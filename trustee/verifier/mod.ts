@@ -6,14 +6,15 @@
  */
 import type { Tee } from "@coco/lib/kbs";
 import { SampleDeviceVerifier, SampleVerifier } from "./sample/mod.ts";
-import type { Verifier } from "./types.ts";
+import type { Verifier, VerifierOptions } from "./types.ts";
 import { VerifierError } from "./types.ts";
 
 export * from "./types.ts";
 export { SampleDeviceVerifier, SampleVerifier } from "./sample/mod.ts";
 
 /** Returns the verifier for `tee`. */
-export function createVerifier(tee: Tee): Verifier {
+export function createVerifier(tee: Tee, options: VerifierOptions = {}): Verifier {
+  void options;
   switch (tee) {
     case "sample":
       return new SampleVerifier();
