@@ -2,6 +2,7 @@
 
 import { type BenchRow, percentile } from "./_lib.ts";
 import { compile, type EvalOptions } from "../lib/rego/mod.ts";
+import { createContainerRequest, genpolicyLikePolicy } from "./fixtures/genpolicy_like.ts";
 
 const TRUSTEE = new URL("../../shared/testdata/trustee/", import.meta.url);
 
@@ -92,6 +93,15 @@ export async function bench(): Promise<BenchRow[]> {
       },
     },
   };
+  const agentText = genpolicyLikePolicy(40);
+  const t0 = performance.now();
+  const agent = compile([{ path: "policy.rego", source: agentText }], { v0: true });
+  const compileMs = performance.now() - t0;
+  const agentInput = createContainerRequest(39);
+  const allowed = agent.evaluate("data.agent_policy.CreateContainerRequest", { input: agentInput });
+  if ((allowed.value as { allowed?: boolean } | undefined)?.allowed !== true) {
+    throw new Error("genpolicy-style fixture no longer allows its own request");
+  }
   return [
     measure("rego kbs default.rego data.policy.allow", () => {
       kbs.evaluate("data.policy.allow", kbsOpts);
@@ -100,6 +110,16 @@ export async function bench(): Promise<BenchRow[]> {
       cpu.evaluate("data.policy.trust_claims", cpuOpts);
       cpu.evaluate("data.policy.extensions", cpuOpts);
     }, 5000),
+    {
+      ...measure(
+        "rego agent genpolicy-style CreateContainerRequest (40 containers, last matches)",
+        () => {
+          agent.evaluate("data.agent_policy.CreateContainerRequest", { input: agentInput });
+        },
+        1000,
+      ),
+      note: `${agentText.split("\n").length} lines; compile ${compileMs.toFixed(0)} ms`,
+    },
   ];
 }
 

@@ -1,12 +1,14 @@
 /**
- * `trustee`: the workload owner's key broker. Subcommands: serve, client, keygen, token.
+ * `trustee`: the workload owner's key broker. Subcommands: serve, client, policy, verify, keygen, token.
  *
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
 import { generateAdminKeyPair, mintAdminToken } from "./admin/mod.ts";
 import { clientCommand } from "./client/cli.ts";
+import { policyCommand } from "./policy/cli.ts";
 import { serveCommand } from "./serve_cli.ts";
+import { verifyCommand } from "./verifier/cli.ts";
 
 const program = new Command("trustee")
   .description("CoCo Deno trustee: KBS protocol, attestation service, reference values, admin")
@@ -15,6 +17,8 @@ const program = new Command("trustee")
 
 program.addCommand(serveCommand());
 program.addCommand(clientCommand());
+program.addCommand(policyCommand());
+program.addCommand(verifyCommand());
 
 program.command("keygen")
   .description("write an Ed25519 admin key pair (PKCS#8 private key, SPKI .pub)")
