@@ -76,3 +76,14 @@ export function initDataClaims(init: InitData): Record<string, JsonValue> {
   }
   return claims;
 }
+
+export {
+  decodeInitDataDisk,
+  digestForField,
+  encodeInitDataDisk,
+  hasInitDataMagic,
+  initDataAnnotation,
+  InitDataDiskError,
+  MAX_INIT_DATA_BYTES,
+  parseInitDataAnnotation,
+} from "./disk.ts";

@@ -1,0 +1,274 @@
+/**
+ * Builds the pod VM guest image from Debian packages: the Debian kernel, an initramfs with
+ * busybox-static, the kernel modules the guest needs, runc, cryptsetup/veritysetup, the Deno
+ * runtime and the `coco-guest` bundle, and `/init` that starts `coco-guest agent` as PID 1.
+ * Prints the digests a TEE measures (kernel, initrd, command line) for reference values.
+ *
+ * Usage: deno run -A scripts/build_guest_image.ts [--out DIR] [--kernel FILE] [--force]
+ *
+ * Output in DIR (default dist/guest): vmlinuz, initrd.img, cmdline, manifest.json. Rebuilds only
+ * when an input changed (the manifest records a key over all inputs).
+ *
+ * @module
+ */
+import {
+  GUEST_MODULES,
+  loadOrder,
+  OPTIONAL_MODULES,
+  parseModulesBuiltin,
+  parseModulesDep,
+} from "./guest_image/modules.ts";
+
+const args = Deno.args;
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const OUT = flag("--out") ?? "dist/guest";
+const FORCE = args.includes("--force");
+
+/** Kernel command line the image is built for (the shim may append agent.* parameters). */
+export const DEFAULT_CMDLINE =
+  "console=ttyS0 rdinit=/init panic=-1 quiet agent.channel=serial:agent.channel.0";
+
+async function sh(cmd: string, argv: string[], opts: { cwd?: string; stdin?: Uint8Array } = {}) {
+  const p = new Deno.Command(cmd, {
+    args: argv,
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    stdin: opts.stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin) {
+    const w = p.stdin.getWriter();
+    await w.write(opts.stdin);
+    await w.close();
+  }
+  const out = await p.output();
+  if (!out.success) {
+    throw new Error(
+      `${cmd} ${argv.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+async function findKernel(): Promise<string> {
+  const given = flag("--kernel");
+  if (given) return given;
+  const names: string[] = [];
+  for await (const e of Deno.readDir("/boot")) {
+    if (e.name.startsWith("vmlinuz-")) names.push(e.name);
+  }
+  names.sort();
+  if (!names.length) {
+    throw new Error("no Debian kernel in /boot (apt-get install linux-image-amd64)");
+  }
+  return `/boot/${names.at(-1)}`;
+}
+
+/** Shared libraries (and the loader) an ELF binary needs, from `ldd`. */
+async function libsOf(bin: string): Promise<string[]> {
+  const text = await sh("ldd", [bin]).catch(() => "");
+  const out: string[] = [];
+  for (const line of text.split("\n")) {
+    const m = line.match(/=>\s+(\/\S+)/) ?? line.match(/^\s+(\/\S+)\s+\(/);
+    if (m) out.push(m[1]!);
+  }
+  return out;
+}
+
+async function copyInto(root: string, src: string, dest = src) {
+  const target = `${root}${dest}`;
+  await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+  await Deno.copyFile(await Deno.realPath(src), target);
+  const st = await Deno.stat(src);
+  await Deno.chmod(target, (st.mode ?? 0o755) & 0o7777);
+}
+
+async function sha(alg: "SHA-256" | "SHA-384", data: Uint8Array): Promise<string> {
+  return new Uint8Array(await crypto.subtle.digest(alg, data as Uint8Array<ArrayBuffer>)).toHex();
+}
+
+function initScript(kver: string): string {
+  return `#!/bin/busybox sh
+# coco-guest early init: mounts, kernel modules, then the agent as PID 1.
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+/bin/busybox mkdir -p /dev/pts /dev/shm /run /tmp
+/bin/busybox mount -t devpts devpts /dev/pts
+/bin/busybox mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+/bin/busybox mount -t tmpfs -o mode=0755 tmpfs /run
+/bin/busybox mount -t tmpfs -o mode=1777 tmpfs /tmp
+while read -r m; do
+  /bin/busybox insmod "/lib/modules/${kver}/$m" 2>/dev/null || echo "coco-init: insmod $m failed" > /dev/kmsg
+done < /etc/coco/modules
+/bin/busybox ip link set lo up 2>/dev/null
+export HOME=/root DENO_DIR=/run/deno PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin NO_COLOR=1
+exec /usr/bin/deno run -A --unstable-vsock /opt/coco/coco-guest.js agent
+`;
+}
+
+async function inputsKey(parts: string[]): Promise<string> {
+  return await sha("SHA-256", new TextEncoder().encode(parts.join("\n")));
+}
+
+async function statKey(p: string): Promise<string> {
+  const st = await Deno.stat(p);
+  return `${p}:${st.size}:${st.mtime?.getTime()}`;
+}
+
+async function main() {
+  const kernel = await findKernel();
+  const kver = kernel.slice(kernel.indexOf("vmlinuz-") + 8);
+  const modDir = `/lib/modules/${kver}`;
+  const bundle = "dist/coco-guest.js";
+  try {
+    await Deno.stat(bundle);
+  } catch {
+    await sh(Deno.execPath(), ["run", "-A", "scripts/build.ts", "--bundle-only"]);
+  }
+  const deno = Deno.execPath();
+  const bins: Record<string, string> = {
+    "/usr/sbin/runc": "/usr/sbin/runc",
+    "/sbin/cryptsetup": "/sbin/cryptsetup",
+    "/sbin/veritysetup": "/sbin/veritysetup",
+  };
+  const init = initScript(kver);
+  const bundleHash = await sha("SHA-256", await Deno.readFile(bundle));
+  const key = await inputsKey([
+    await statKey(kernel),
+    await statKey(deno),
+    bundleHash,
+    init,
+    GUEST_MODULES.join(","),
+    ...await Promise.all(Object.keys(bins).map((b) => statKey(b).catch(() => `${b}:missing`))),
+  ]);
+  const manifestPath = `${OUT}/manifest.json`;
+  if (!FORCE) {
+    try {
+      const old = JSON.parse(await Deno.readTextFile(manifestPath));
+      if (old.inputs_key === key) {
+        console.log(JSON.stringify(old, null, 2));
+        return;
+      }
+    } catch { /* no previous build */ }
+  }
+
+  const t0 = performance.now();
+  const root = await Deno.makeTempDir({ prefix: "coco-guest-root-" });
+  try {
+    for (
+      const d of [
+        "bin",
+        "sbin",
+        "usr/bin",
+        "usr/sbin",
+        "proc",
+        "sys",
+        "dev",
+        "run",
+        "tmp",
+        "root",
+        "etc/coco",
+        "opt/coco",
+        "mnt",
+        "var",
+      ]
+    ) {
+      await Deno.mkdir(`${root}/${d}`, { recursive: true });
+    }
+    // busybox and its applets
+    await copyInto(root, "/bin/busybox");
+    for (const applet of (await sh("/bin/busybox", ["--list"])).split("\n").filter(Boolean)) {
+      if (applet === "busybox") continue;
+      await Deno.symlink("busybox", `${root}/bin/${applet}`).catch(() => {});
+    }
+    // Deno and the guest bundle
+    await copyInto(root, deno, "/usr/bin/deno");
+    await copyInto(root, bundle, "/opt/coco/coco-guest.js");
+    const libs = new Set(await libsOf(deno));
+    for (const [src, dest] of Object.entries(bins)) {
+      try {
+        await copyInto(root, src, dest);
+        for (const l of await libsOf(src)) libs.add(l);
+      } catch {
+        console.error(`guest image: ${src} not installed; left out`);
+      }
+    }
+    for (const l of libs) await copyInto(root, l);
+    // kernel modules in load order
+    const dep = parseModulesDep(await Deno.readTextFile(`${modDir}/modules.dep`));
+    const builtin = parseModulesBuiltin(
+      await Deno.readTextFile(`${modDir}/modules.builtin`).catch(() => ""),
+    );
+    const order = loadOrder(dep, builtin, GUEST_MODULES, OPTIONAL_MODULES);
+    for (const m of order) await copyInto(root, `${modDir}/${m}`);
+    await Deno.writeTextFile(`${root}/etc/coco/modules`, order.join("\n") + "\n");
+    await Deno.writeTextFile(`${root}/init`, init, { mode: 0o755 });
+    await Deno.writeTextFile(`${root}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
+    await Deno.writeTextFile(`${root}/etc/group`, "root:x:0:\n");
+    await Deno.writeTextFile(`${root}/etc/hosts`, "127.0.0.1 localhost\n");
+    // The kernel opens /dev/console before /init runs; the node must be in the archive.
+    if (Deno.uid?.() === 0) await sh("mknod", ["-m", "600", `${root}/dev/console`, "c", "5", "1"]);
+
+    await Deno.mkdir(OUT, { recursive: true });
+    const list = await sh("sh", ["-c", "find . | LC_ALL=C sort"], { cwd: root });
+    const cpio = await new Deno.Command("cpio", {
+      args: ["-o", "-H", "newc", "--quiet", "--reproducible"],
+      cwd: root,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = cpio.stdin.getWriter();
+    await w.write(new TextEncoder().encode(list));
+    await w.close();
+    const gz = cpio.stdout.pipeThrough(new CompressionStream("gzip"));
+    await Deno.writeFile(`${OUT}/initrd.img`, gz);
+    const st = await cpio.status;
+    if (!st.success) throw new Error("cpio failed");
+    await Deno.copyFile(kernel, `${OUT}/vmlinuz`);
+    await Deno.writeTextFile(`${OUT}/cmdline`, DEFAULT_CMDLINE + "\n");
+
+    const kernelBytes = await Deno.readFile(`${OUT}/vmlinuz`);
+    const initrdBytes = await Deno.readFile(`${OUT}/initrd.img`);
+    const cmdBytes = new TextEncoder().encode(DEFAULT_CMDLINE);
+    const manifest = {
+      inputs_key: key,
+      kernel_version: kver,
+      kernel: {
+        path: `${OUT}/vmlinuz`,
+        sha256: await sha("SHA-256", kernelBytes),
+        sha384: await sha("SHA-384", kernelBytes),
+      },
+      initrd: {
+        path: `${OUT}/initrd.img`,
+        bytes: initrdBytes.length,
+        sha256: await sha("SHA-256", initrdBytes),
+        sha384: await sha("SHA-384", initrdBytes),
+      },
+      cmdline: {
+        text: DEFAULT_CMDLINE,
+        sha256: await sha("SHA-256", cmdBytes),
+        sha384: await sha("SHA-384", cmdBytes),
+      },
+      modules: order,
+      build_seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+    };
+    await Deno.writeTextFile(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
+    console.log(JSON.stringify(manifest, null, 2));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (err) {
+    console.error(`build-guest-image: ${(err as Error).message}`);
+    Deno.exit(1);
+  }
+}
