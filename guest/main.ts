@@ -6,10 +6,15 @@
  * @module
  */
 import { guestProgram } from "./_cli/commands.ts";
+import { agentCommand } from "./agent/cli.ts";
+import { pullCommand } from "./image/cli.ts";
 
 if (import.meta.main) {
   try {
-    await guestProgram().parseAsync(Deno.args, { from: "user" });
+    await guestProgram().addCommand(agentCommand()).addCommand(pullCommand()).parseAsync(
+      Deno.args,
+      { from: "user" },
+    );
   } catch (err) {
     console.error(`coco-guest: ${(err as Error).message}`);
     Deno.exit(1);

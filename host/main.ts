@@ -6,11 +6,13 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
+import { agentCtlCommand } from "./agent_client/mod.ts";
 
 const program = new Command("coco-host")
   .description("CoCo Deno host side: containerd shim v2 and pod VM launcher (in progress)")
   .version("0.1.0")
   .showHelpAfterError();
+program.addCommand(agentCtlCommand());
 
 if (import.meta.main) {
   await program.parseAsync(Deno.args, { from: "user" });

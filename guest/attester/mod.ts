@@ -10,13 +10,22 @@
  */
 import type { EvidenceProvider } from "@coco/lib/tee";
 import { sampleEvidenceProvider } from "@coco/lib/tee";
+import { tdxEvidenceProvider } from "./tdx.ts";
+import { TpmAttester, type TpmAttesterOptions } from "./tpm.ts";
+import { SnpAttester, type SnpAttesterOptions } from "./snp.ts";
 
 export { AttesterError, type AttesterErrorCode } from "./errors.ts";
 export { denoTeeProbes, type DetectedTee, detectTee, type TeeProbes } from "./detect.ts";
 export { resolveAttesterConfig, type TeeSelection } from "./resolve.ts";
+export { TpmAttester, type TpmAttesterOptions } from "./tpm.ts";
+export { SnpAttester, SnpAttesterError, type SnpAttesterOptions } from "./snp.ts";
 
 /** Which attester to build. A discriminated union on `tee`; real TEEs join it later. */
-export type AttesterConfig = { tee: "sample"; withDevice?: boolean };
+export type AttesterConfig =
+  | { tee: "sample"; withDevice?: boolean }
+  | ({ tee: "tpm" } & TpmAttesterOptions)
+  | { tee: "tdx"; root?: string; aaelPath?: string }
+  | ({ tee: "snp" } & SnpAttesterOptions);
 
 /**
  * Builds the evidence provider for `config`.
@@ -31,9 +40,20 @@ export function createAttester(config: AttesterConfig): EvidenceProvider {
   switch (config.tee) {
     case "sample":
       return sampleEvidenceProvider({ withDevice: config.withDevice ?? false });
+    case "tdx":
+      return tdxEvidenceProvider({
+        ...(config.root ? { root: config.root } : {}),
+        ...(config.aaelPath ? { aaelPath: config.aaelPath } : {}),
+      });
+    case "tpm":
+      return new TpmAttester(config);
+    case "snp":
+      return new SnpAttester(config);
     default: {
-      const never: never = config.tee;
-      throw new TypeError(`Cannot create attester: unknown TEE ${JSON.stringify(never)}`);
+      const never: never = config;
+      throw new TypeError(
+        `Cannot create attester: unknown TEE ${JSON.stringify((never as { tee: string }).tee)}`,
+      );
     }
   }
 }

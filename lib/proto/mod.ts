@@ -12,6 +12,17 @@
  * | `aa` | `attestation_agent` | `AttestationAgentService` and its messages |
  * | `cdh` | `api` | `SealedSecretService`, `GetResourceService`, `SecureMountService`, `ImagePullService` |
  * | `keyprovider` | `keyprovider` | `KeyProviderService` (`WrapKey`, `UnWrapKey`) |
+ * | `agent` | `grpc` (agent.proto) | Kata `AgentService` and its request/response messages |
+ * | `oci` | `grpc` (oci.proto) | the OCI runtime spec as the agent API carries it (`Spec`, `Process`) |
+ * | `health` | `grpc` (health.proto) | Kata agent `Health` (`Check`, `Version`) |
+ * | `csi` | `grpc` (csi.proto) | `VolumeStatsResponse` |
+ * | `types` | `types` | agent network types (`Interface`, `Route`, `ARPNeighbor`) |
+ * | `shimTask` | `containerd.task.v2` | containerd shim v2 `Task` service and its messages |
+ * | `ctrdTypes` | `containerd.types` | `Mount` |
+ * | `ctrdTaskTypes` | `containerd.v1.types` | `Status`, `ProcessInfo` |
+ * | `ctrdEvents` | `containerd.events` | `TaskCreate`, `TaskStart`, `TaskExit`, … |
+ * | `ctrdEventsService` | `containerd.services.events.ttrpc.v1` | `Events/Forward`, `Envelope` |
+ * | `runtimeoptions` | `runtimeoptions.v1` | CRI runtime `Options` (`config_path`) |
  *
  * TS property names: upstream PascalCase names stay as they are (`RuntimeData`, `ResourcePath`,
  * `KeyProviderKeyWrapProtocolInput`); snake_case ones are camel-cased by protoc-gen-es
@@ -38,3 +49,14 @@ export * as rpc from "./gen/google/rpc/status_pb.ts";
 export * as aa from "./gen/attestation-agent_pb.ts";
 export * as cdh from "./gen/confidential_data_hub/api_pb.ts";
 export * as keyprovider from "./gen/keyprovider_pb.ts";
+export * as agent from "./gen/agent/agent_pb.ts";
+export * as oci from "./gen/agent/oci_pb.ts";
+export * as health from "./gen/agent/health_pb.ts";
+export * as csi from "./gen/agent/csi_pb.ts";
+export * as types from "./gen/agent/types_pb.ts";
+export * as shimTask from "./gen/containerd/shim_pb.ts";
+export * as ctrdTypes from "./gen/containerd/mount_pb.ts";
+export * as ctrdTaskTypes from "./gen/containerd/task_types_pb.ts";
+export * as ctrdEvents from "./gen/containerd/events_pb.ts";
+export * as ctrdEventsService from "./gen/containerd/events_service_pb.ts";
+export * as runtimeoptions from "./gen/containerd/runtimeoptions_pb.ts";

@@ -6,6 +6,11 @@
  */
 import type { Tee } from "@coco/lib/kbs";
 import { SampleDeviceVerifier, SampleVerifier } from "./sample/mod.ts";
+import { TdxVerifier } from "./tdx/mod.ts";
+import { SnpVerifier } from "./snp/mod.ts";
+import { TpmVerifier } from "./tpm/mod.ts";
+import { AzSnpVtpmVerifier } from "./az_snp_vtpm/mod.ts";
+import { AzTdxVtpmVerifier } from "./az_tdx_vtpm/mod.ts";
 import type { Verifier, VerifierOptions } from "./types.ts";
 import { VerifierError } from "./types.ts";
 
@@ -20,12 +25,17 @@ export function createVerifier(tee: Tee, options: VerifierOptions = {}): Verifie
       return new SampleVerifier();
     case "sampledevice":
       return new SampleDeviceVerifier();
-    case "snp":
-    case "tdx":
-    case "sgx":
-    case "az-snp-vtpm":
-    case "az-tdx-vtpm":
     case "tpm":
+      return new TpmVerifier(options);
+    case "az-snp-vtpm":
+      return new AzSnpVtpmVerifier(options);
+    case "az-tdx-vtpm":
+      return new AzTdxVtpmVerifier(options);
+    case "snp":
+      return new SnpVerifier(options);
+    case "tdx":
+      return new TdxVerifier(options);
+    case "sgx":
     case "cca":
     case "csv":
     case "se":

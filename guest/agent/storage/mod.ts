@@ -1,0 +1,16 @@
+/**
+ * Storage drivers of the agent (`Storage.driver`): an interface, one handler per driver and
+ * {@linkcode addStorages} to run them.
+ *
+ * @module
+ */
+export type {
+  ImagePuller,
+  MountedStorage,
+  Mounter,
+  PulledImage,
+  StorageContext,
+  StorageHandler,
+} from "./types.ts";
+export { addStorages, STORAGE_HANDLERS } from "./handlers.ts";
+export { commandMounter } from "./mounter.ts";
