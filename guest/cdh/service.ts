@@ -1,12 +1,15 @@
 /**
- * The CDH ttrpc services: `api.GetResourceService`, `api.SealedSecretService`, and
- * `api.SecureMountService` / `api.ImagePullService` answering UNIMPLEMENTED for now. Errors are
+ * The CDH ttrpc services: `api.GetResourceService`, `api.SealedSecretService`,
+ * `keyprovider.KeyProviderService.UnWrapKey` (the `attestation-agent` ocicrypt key provider: the
+ * layer key-encryption key is a KBS resource), and `api.SecureMountService` /
+ * `api.ImagePullService` answering UNIMPLEMENTED for now. Errors are
  * mapped here, in one place, to INTERNAL `[CDH] [ERROR]: <message>` as upstream.
  */
-import { cdh } from "@coco/lib/proto";
+import { cdh, keyprovider } from "@coco/lib/proto";
 import { Code, TtrpcError, type TtrpcServer } from "@coco/lib/ttrpc";
 import { type Logger, nullLogger } from "@coco/lib/log";
 import type { ConfidentialDataHub } from "./hub.ts";
+import { serveUnwrapKey } from "../image/ocicrypt/mod.ts";
 
 async function mapped<T>(logger: Logger, method: string, run: () => Promise<T>): Promise<T> {
   try {
@@ -44,6 +47,16 @@ export function registerConfidentialDataHub(
           "UnsealSecret",
           async () => ({ plaintext: await hub.unsealSecret(req.secret) }),
         ),
+    })
+    .registerService(keyprovider.KeyProviderService, {
+      unWrapKey: (req) =>
+        mapped(logger, "UnWrapKey", async () => ({
+          KeyProviderKeyWrapProtocolOutput: await serveUnwrapKey(
+            req.KeyProviderKeyWrapProtocolInput,
+            (uri) => hub.getResource(uri),
+          ),
+        })),
+      wrapKey: unimplemented("WrapKey (encryption happens on the workload owner's side)"),
     })
     .registerService(cdh.SecureMountService, { secureMount: unimplemented("SecureMount") })
     .registerService(cdh.ImagePullService, { pullImage: unimplemented("PullImage") });
