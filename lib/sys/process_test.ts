@@ -1,0 +1,72 @@
+/**
+ * Tests for lib/sys process calls: a grandchild orphaned by its shell is re-parented to this
+ * process (a subreaper) and waited for by pid; signals give 128 + signal.
+ */
+import assert from "node:assert/strict";
+import {
+  becomeSubreaper,
+  exitCodeOf,
+  killPid,
+  loadSys,
+  reapOrphans,
+  SysError,
+  waitingPids,
+  waitPid,
+} from "./mod.ts";
+
+loadSys();
+
+/** Starts `script` in the background of a shell that exits at once; returns the orphan's pid. */
+async function orphan(script: string): Promise<number> {
+  const out = await new Deno.Command("sh", {
+    args: ["-c", `${script} >/dev/null 2>&1 </dev/null & echo $!`],
+    stdout: "piped",
+  }).output();
+  return Number(new TextDecoder().decode(out.stdout).trim());
+}
+
+Deno.test("exitCodeOf() maps exit statuses and signal deaths (128 + signal)", () => {
+  assert.equal(exitCodeOf(3 << 8), 3);
+  assert.equal(exitCodeOf(9), 137);
+  assert.equal(exitCodeOf(15), 143);
+});
+
+Deno.test("waitPid() collects an orphan re-parented to the subreaper; killPid() signals it", async () => {
+  becomeSubreaper();
+  const quick = await orphan("sh -c 'exit 7'");
+  assert.equal(await waitPid(quick), 7);
+  const slow = await orphan("sleep 1000");
+  const waiting = waitPid(slow);
+  assert.ok(waitingPids.has(slow));
+  killPid(slow, 15);
+  assert.equal(await waiting, 143);
+  assert.equal(waitingPids.has(slow), false);
+  killPid(slow, 15); // gone: ESRCH is ignored
+});
+
+Deno.test("waitPid() of a pid that is not a child throws SysError ECHILD", async () => {
+  await assert.rejects(waitPid(1), (err: unknown) => {
+    assert.ok(err instanceof SysError);
+    assert.equal(err.call, "waitpid");
+    assert.equal(err.errno, 10);
+    return true;
+  });
+});
+
+Deno.test("reapOrphans() reaps a zombie orphan it does not own and leaves owned ones", async () => {
+  becomeSubreaper();
+  // The orphan keeps the shell's stdout open, so output() returns once the orphan has exited.
+  const out = await new Deno.Command("sh", {
+    args: ["-c", "echo $$; sh -c 'echo $$' &"],
+    stdout: "piped",
+  }).output();
+  const pid = Number(new TextDecoder().decode(out.stdout).trim().split("\n")[1]);
+  // Between closing its files and becoming a zombie the orphan may need a moment more.
+  let seen = false;
+  for (let i = 0; i < 1000 && !seen; i++) {
+    assert.deepEqual(reapOrphans((p) => (p === pid ? (seen = true) : true)), []);
+    if (!seen) await Promise.resolve();
+  }
+  assert.ok(seen, "the orphan never showed up as a zombie");
+  assert.deepEqual(reapOrphans((p) => p !== pid), [pid]);
+});
