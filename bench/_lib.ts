@@ -25,3 +25,32 @@ export async function rssMiB(pid: number, which: "VmHWM" | "VmRSS" = "VmHWM"): P
   const m = status.match(new RegExp(`^${which}:\\s+(\\d+) kB`, "m"));
   return m ? Number(m[1]) / 1024 : NaN;
 }
+
+/**
+ * Runs `run` `iterations` times after a warm-up (a tenth of the iterations, at most 200) and
+ * returns throughput and latency percentiles. Works for sync and async bodies.
+ */
+export async function measure(
+  name: string,
+  run: () => unknown,
+  iterations: number,
+  note?: string,
+): Promise<BenchRow> {
+  const warm = Math.min(200, Math.max(1, Math.floor(iterations / 10)));
+  for (let i = 0; i < warm; i++) await run();
+  const times: number[] = [];
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const t0 = performance.now();
+    await run();
+    times.push(performance.now() - t0);
+  }
+  const total = performance.now() - start;
+  return {
+    name,
+    ops_per_s: Math.round(iterations / (total / 1000)),
+    p50_ms: percentile(times, 50),
+    p99_ms: percentile(times, 99),
+    ...(note ? { note } : {}),
+  };
+}

@@ -1,28 +1,10 @@
 /** Rego engine benchmarks: KBS default resource policy and the AS EAR default_cpu policy. */
 
-import { type BenchRow, percentile } from "./_lib.ts";
+import { type BenchRow, measure } from "./_lib.ts";
 import { compile, type EvalOptions } from "../lib/rego/mod.ts";
 import { createContainerRequest, genpolicyLikePolicy } from "./fixtures/genpolicy_like.ts";
 
 const TRUSTEE = new URL("../../shared/testdata/trustee/", import.meta.url);
-
-function measure(name: string, run: () => void, iterations: number): BenchRow {
-  for (let i = 0; i < Math.min(200, iterations); i++) run();
-  const times: number[] = [];
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) {
-    const t0 = performance.now();
-    run();
-    times.push(performance.now() - t0);
-  }
-  const total = performance.now() - start;
-  return {
-    name,
-    ops_per_s: Math.round(iterations / (total / 1000)),
-    p50_ms: percentile(times, 50),
-    p99_ms: percentile(times, 99),
-  };
-}
 
 /** Runs the Rego benchmarks. */
 export async function bench(): Promise<BenchRow[]> {
@@ -103,23 +85,21 @@ export async function bench(): Promise<BenchRow[]> {
     throw new Error("genpolicy-style fixture no longer allows its own request");
   }
   return [
-    measure("rego kbs default.rego data.policy.allow", () => {
+    await measure("rego kbs default.rego data.policy.allow", () => {
       kbs.evaluate("data.policy.allow", kbsOpts);
     }, 20000),
-    measure("rego ear default_cpu trust_claims+extensions", () => {
+    await measure("rego ear default_cpu trust_claims+extensions", () => {
       cpu.evaluate("data.policy.trust_claims", cpuOpts);
       cpu.evaluate("data.policy.extensions", cpuOpts);
     }, 5000),
-    {
-      ...measure(
-        "rego agent genpolicy-style CreateContainerRequest (40 containers, last matches)",
-        () => {
-          agent.evaluate("data.agent_policy.CreateContainerRequest", { input: agentInput });
-        },
-        1000,
-      ),
-      note: `${agentText.split("\n").length} lines; compile ${compileMs.toFixed(0)} ms`,
-    },
+    await measure(
+      "rego agent genpolicy-style CreateContainerRequest (40 containers, last matches)",
+      () => {
+        agent.evaluate("data.agent_policy.CreateContainerRequest", { input: agentInput });
+      },
+      1000,
+      `${agentText.split("\n").length} lines; compile ${compileMs.toFixed(0)} ms`,
+    ),
   ];
 }
 

@@ -3,7 +3,7 @@
  * caches (embedded roots parsed and verified, public keys imported), and the same evidence with
  * the VCEK served from the in-memory KDS cache.
  */
-import { type BenchRow, percentile } from "./_lib.ts";
+import { type BenchRow, measure } from "./_lib.ts";
 import { SnpVerifier } from "../trustee/verifier/snp/mod.ts";
 import type { JsonValue } from "../lib/json/mod.ts";
 
@@ -11,30 +11,6 @@ const EVIDENCE = new URL(
   "../../shared/testdata/trustee/attestation-service/tests/e2e/evidence.json",
   import.meta.url,
 );
-
-async function measure(
-  name: string,
-  run: () => Promise<unknown>,
-  iterations: number,
-  note: string,
-) {
-  for (let i = 0; i < 50; i++) await run();
-  const times: number[] = [];
-  const start = performance.now();
-  for (let i = 0; i < iterations; i++) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  const total = performance.now() - start;
-  return {
-    name,
-    ops_per_s: Math.round(iterations / (total / 1000)),
-    p50_ms: percentile(times, 50),
-    p99_ms: percentile(times, 99),
-    note,
-  } satisfies BenchRow;
-}
 
 /** Runs the SNP verifier benchmarks. */
 export async function bench(): Promise<BenchRow[]> {

@@ -110,3 +110,30 @@ export async function runDeno(
   const d = new TextDecoder();
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
 }
+
+/**
+ * Creates the admin key pair and token a trustee test needs, as an operator would with
+ * `trustee keygen` + `trustee token`: `<work>/admin.key(.pub)`, the public key again as
+ * `<work>/kbs.pem` (the name upstream's kbs.toml uses) and `<work>/admin-token`.
+ */
+export async function makeAdminCredentials(trusteeEntry: string, work: string): Promise<string> {
+  const keygen = await runDeno(["run", "-A", trusteeEntry, "keygen", "-f", `${work}/admin.key`]);
+  if (keygen.code !== 0) throw new Error(`trustee keygen failed: ${keygen.stderr}`);
+  await Deno.copyFile(`${work}/admin.key.pub`, `${work}/kbs.pem`);
+  const minted = await runDeno([
+    "run",
+    "-A",
+    trusteeEntry,
+    "token",
+    "-k",
+    `${work}/admin.key`,
+    "--issuer",
+    "issuer",
+    "--audience",
+    "kbs",
+  ]);
+  if (minted.code !== 0) throw new Error(`trustee token failed: ${minted.stderr}`);
+  const token = minted.stdout.trim();
+  await Deno.writeTextFile(`${work}/admin-token`, token);
+  return token;
+}

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { parse, stringify } from "smol-toml";
 import { makeTokenPki } from "../certs.ts";
-import { runDeno, startDeno, type Started } from "../harness.ts";
+import { makeAdminCredentials, runDeno, startDeno, type Started } from "../harness.ts";
 
 const UPSTREAM_CONFIG = new URL(
   "../../../shared/testdata/trustee/kbs/test/config/kbs.toml",
@@ -44,30 +44,7 @@ Deno.test({
     try {
       await makeTokenPki(work);
       // Admin key: Ed25519, public half where the upstream config expects it (./work/kbs.pem).
-      const keygen = await runDeno([
-        "run",
-        "-A",
-        "dist/trustee.js",
-        "keygen",
-        "-f",
-        `${work}/admin.key`,
-      ]);
-      assert.equal(keygen.code, 0, keygen.stderr);
-      await Deno.copyFile(`${work}/admin.key.pub`, `${work}/kbs.pem`);
-      const minted = await runDeno([
-        "run",
-        "-A",
-        "dist/trustee.js",
-        "token",
-        "-k",
-        `${work}/admin.key`,
-        "--issuer",
-        "issuer",
-        "--audience",
-        "kbs",
-      ]);
-      assert.equal(minted.code, 0, minted.stderr);
-      await Deno.writeTextFile(`${work}/admin-token`, minted.stdout.trim());
+      await makeAdminCredentials("dist/trustee.js", work);
 
       const trustee = await startDeno({
         name: "trustee",
