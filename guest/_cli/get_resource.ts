@@ -50,7 +50,7 @@ export function getResourceCommand() {
     )
     .option("--kbs-url <url>", "attest to this KBS directly instead of using the CDH")
     .option("--kbs-cert <file>", "extra root CA (PEM) for an https KBS")
-    .option("--tee <tee>", "attester for --kbs-url (only `sample` for now)")
+    .option("--tee <tee>", "attester for --kbs-url: tdx, snp, tpm or sample (default: detect)")
     .action(async (uri, o) => {
       parseResourceUri(uri);
       const bytes = o.kbsUrl

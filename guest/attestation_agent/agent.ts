@@ -8,11 +8,24 @@ import { CodedError } from "@coco/lib/errors";
 import { generateTeeKeyPair, teeKeyToPem } from "@coco/lib/jose";
 import { KbsClient } from "@coco/lib/kbs/client";
 import type { Logger } from "@coco/lib/log";
-import type { EvidenceProvider } from "@coco/lib/tee";
+import {
+  type Attester,
+  DEFAULT_AAEL_PATH,
+  type InitDataBinding,
+  InitDataBindingError,
+} from "../attester/mod.ts";
 import type { AaConfig } from "./config.ts";
+import { AaEventLog, EventLogWriteError } from "./eventlog.ts";
+import { initDataDigestOf } from "./initdata.ts";
 
 /** Why an AA operation failed; the ttrpc layer maps codes to statuses. */
-export type AaErrorCode = "unknown-token-type" | "not-configured" | "bad-request" | "upstream";
+export type AaErrorCode =
+  | "unknown-token-type"
+  | "not-configured"
+  | "bad-request"
+  | "upstream"
+  /** The init-data digest does not match the hardware value (or it could not be read). */
+  | "init-data-mismatch";
 
 /** An AA operation failure. */
 export class AaError extends CodedError<AaErrorCode> {}
@@ -29,10 +42,12 @@ export type MeasurementResult = "OK" | "NOT_SUPPORTED" | "NOT_ENABLED";
 
 /** Dependencies of the agent. */
 export interface AttestationAgentOptions {
-  attester: EvidenceProvider;
+  attester: Attester;
   config: AaConfig;
-  /** Init-data TOML text sent with every KBS attestation. */
+  /** Init-data TOML text sent with every KBS attestation (and bound by {@linkcode start}). */
   initData?: string;
+  /** AA event log file; default env `AAEL_PATH`, else `/run/attestation-agent/eventlog`. */
+  aaelPath?: string;
   logger: Logger;
   fetch?: typeof fetch;
 }
@@ -42,10 +57,65 @@ const enc = new TextEncoder();
 /** The AA core. */
 export class AttestationAgent {
   readonly #opts: AttestationAgentOptions;
+  readonly #eventLog: AaEventLog | undefined;
   #kbs: Promise<KbsClient> | undefined;
 
   constructor(options: AttestationAgentOptions) {
     this.#opts = options;
+    const registers = options.attester.registers;
+    if (options.config.eventlog.enableEventlog && registers) {
+      const path = options.aaelPath ?? (Deno.env.get("AAEL_PATH") || DEFAULT_AAEL_PATH);
+      this.#eventLog = new AaEventLog(path, registers);
+    }
+  }
+
+  /**
+   * Builds the agent and runs the start-up checks: finishes a runtime measurement interrupted by
+   * a crash, then binds the init-data (spec/guest.md §8.3). Throws {@linkcode AaError}
+   * `init-data-mismatch` when the hardware does not carry the init-data digest: the AA must not
+   * serve then.
+   */
+  static async start(options: AttestationAgentOptions): Promise<AttestationAgent> {
+    const agent = new AttestationAgent(options);
+    try {
+      const recovered = await agent.#eventLog?.recover();
+      if (recovered === "recovered") {
+        options.logger.warn("finished an interrupted runtime measurement", {
+          log: agent.#eventLog?.logPath,
+        });
+      }
+      if (options.initData !== undefined) {
+        const { digest, algorithm } = initDataDigestOf(options.initData);
+        await agent.checkInitData(digest, algorithm);
+      }
+    } catch (err) {
+      await agent.close();
+      throw err;
+    }
+    return agent;
+  }
+
+  /**
+   * Checks `digest` against the hardware: SNP HOST_DATA, TDX MRCONFIGID, TPM PCR 8 (extended
+   * from zero when still empty). Logs the outcome; the sample TEE only logs a warning.
+   *
+   * @throws {AaError} `init-data-mismatch` naming both values.
+   */
+  async checkInitData(digest: Uint8Array, algorithm?: string): Promise<InitDataBinding> {
+    let result: InitDataBinding;
+    try {
+      result = await this.#opts.attester.bindInitData(digest);
+    } catch (err) {
+      if (!(err instanceof InitDataBindingError)) throw err;
+      throw new AaError("init-data-mismatch", err.message, { cause: err });
+    }
+    const fields = { tee: this.tee, digest: digest.toHex(), ...(algorithm ? { algorithm } : {}) };
+    if (result.status === "unsupported") {
+      this.#opts.logger.warn(`init-data not bound: ${result.reason}`, fields);
+    } else {
+      this.#opts.logger.info(`init-data ${result.status} (${result.field})`, fields);
+    }
+    return result;
   }
 
   /** Primary TEE name. */
@@ -83,12 +153,18 @@ export class AttestationAgent {
     }
   }
 
-  /** Runtime measurement; the sample TEE cannot extend registers. */
-  extendRuntimeMeasurement(
-    _domain: string,
-    _operation: string,
+  /**
+   * Records `<domain> <operation> <content>` in the AA event log and extends its digest into
+   * register `registerIndex` (default `eventlog_config.init_pcr`): TDX RTMR, TPM PCR, or only
+   * the log for the sample TEE. `NOT_ENABLED` unless `enable_eventlog`; `NOT_SUPPORTED` on
+   * platforms without extendable registers (snp, TDX kernels without RTMR files).
+   */
+  async extendRuntimeMeasurement(
+    domain: string,
+    operation: string,
     content: string,
-  ): MeasurementResult {
+    registerIndex?: number,
+  ): Promise<MeasurementResult> {
     if (!this.#opts.config.eventlog.enableEventlog) return "NOT_ENABLED";
     if (content.includes("\n")) {
       throw new AaError(
@@ -96,7 +172,32 @@ export class AttestationAgent {
         "Cannot extend runtime measurement: Content contains a newline",
       );
     }
-    return "NOT_SUPPORTED";
+    const pcr = registerIndex ?? this.#opts.config.eventlog.initPcr;
+    if (!Number.isInteger(pcr) || pcr < 0 || pcr > 23) {
+      throw new AaError(
+        "bad-request",
+        `Cannot extend runtime measurement: RegisterIndex ${pcr} is not 0–23`,
+      );
+    }
+    const log = this.#eventLog;
+    if (!log || !await log.registers.supported()) return "NOT_SUPPORTED";
+    try {
+      await log.extend(domain, operation, content, pcr);
+    } catch (err) {
+      if (err instanceof EventLogWriteError && err.code === "bad-event") {
+        throw new AaError(
+          "bad-request",
+          `Cannot extend runtime measurement: ${err.message}`,
+          { cause: err },
+        );
+      }
+      throw new AaError(
+        "upstream",
+        `Cannot extend runtime measurement: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    return "OK";
   }
 
   /** Releases the KBS client. */

@@ -7,6 +7,7 @@ import { ConfigError, inConfig, loadConfigFile } from "@coco/lib/config";
 import { TEE_KEY_ALGORITHMS, type TeeKeyAlgorithm } from "@coco/lib/jose";
 import { bool, num, obj, optStr, str } from "@coco/lib/json/fields";
 import { type LogLevel, parseLogLevel } from "@coco/lib/log";
+import { parseAkHandle, parseTpmTarget, type TpmSelection } from "../attester/mod.ts";
 
 /** Default AA ttrpc socket. */
 export const DEFAULT_AA_SOCKET =
@@ -24,6 +25,11 @@ export interface AaConfig {
   tokenConfigs: { kbs?: KbsTokenConfig; cocoAs?: { url: string } };
   eventlog: { initPcr: number; enableEventlog: boolean };
   log: { level: LogLevel };
+  /**
+   * `[tpm]` (ours; `[aa.tpm]` in guest.toml): `device` (`/dev/tpmrm0`, `unix:///sock`,
+   * `tcp://host:port`) and `ak_handle` (hex). Env `AA_TPM_DEVICE` / `AA_TPM_AK_HANDLE` win.
+   */
+  tpm?: TpmSelection;
 }
 
 /** The configuration of an empty file. */
@@ -83,6 +89,18 @@ export function parseAaConfig(input: unknown, file: string): AaConfig {
     }
     if (ev.enable_eventlog !== undefined) {
       out.eventlog.enableEventlog = bool(ev.enable_eventlog, "eventlog_config.enable_eventlog");
+    }
+    const tpm = section(o, "tpm", "tpm");
+    if (Object.keys(tpm).length > 0) {
+      const device = optStr(tpm.device, "tpm.device");
+      if (device !== undefined) parseTpmTarget(device);
+      const handle = tpm.ak_handle === undefined
+        ? undefined
+        : parseAkHandle(str(tpm.ak_handle, "tpm.ak_handle"));
+      out.tpm = {
+        ...(device !== undefined ? { device } : {}),
+        ...(handle !== undefined ? { akHandle: handle } : {}),
+      };
     }
     const log = section(o, "log", "log");
     if (log.level !== undefined) out.log.level = parseLogLevel(str(log.level, "log.level"));

@@ -85,3 +85,13 @@ Deno.test("aaConfigFromKbcParams() makes a kbs token config only for cc_kbc", ()
   assert.equal(aaConfigFromKbcParams(undefined).tokenConfigs.kbs, undefined);
   assert.throws(() => aaConfigFromKbcParams("cc_kbc"), /AA_KBC_PARAMS `cc_kbc`/);
 });
+
+Deno.test("parseAaConfig() reads [tpm] device and ak_handle and names bad values", () => {
+  const cfg = parseAaConfig(
+    { tpm: { device: "unix:///run/swtpm.sock", ak_handle: "0x81010002" } },
+    "aa.toml",
+  );
+  assert.deepEqual(cfg.tpm, { device: "unix:///run/swtpm.sock", akHandle: 0x81010002 });
+  assert.throws(() => parseAaConfig({ tpm: { device: "tpm0" } }, "aa.toml"), /TPM device `tpm0`/);
+  assert.throws(() => parseAaConfig({ tpm: { ak_handle: "zz" } }, "aa.toml"), /AK handle `zz`/);
+});

@@ -1,6 +1,8 @@
 /**
  * The `attestation_agent.AttestationAgentService` ttrpc binding of {@linkcode AttestationAgent}.
- * AA errors are mapped to ttrpc statuses here and only here.
+ * AA errors are mapped to ttrpc statuses here and only here. BindInitData is served (upstream's
+ * ttrpc AA leaves it unimplemented): a digest that does not match the hardware is
+ * FAILED_PRECONDITION.
  */
 import { aa } from "@coco/lib/proto";
 import { Code, TtrpcError, type TtrpcServer } from "@coco/lib/ttrpc";
@@ -16,6 +18,7 @@ const STATUS: Record<AaErrorCode, number> = {
   "bad-request": Code.INVALID_ARGUMENT,
   "not-configured": Code.FAILED_PRECONDITION,
   "upstream": Code.INTERNAL,
+  "init-data-mismatch": Code.FAILED_PRECONDITION,
 };
 
 async function mapped<T>(run: () => Promise<T> | T): Promise<T> {
@@ -44,17 +47,22 @@ export function registerAttestationAgent(
         }),
       })),
     extendRuntimeMeasurement: (req) =>
-      mapped(() => ({
+      mapped(async () => ({
         Result: aa.RuntimeMeasurementResult[
-          agent.extendRuntimeMeasurement(req.Domain, req.Operation, req.Content)
+          await agent.extendRuntimeMeasurement(
+            req.Domain,
+            req.Operation,
+            req.Content,
+            req.RegisterIndex === undefined ? undefined : Number(req.RegisterIndex),
+          )
         ],
       })),
-    bindInitData: () => {
-      throw new TtrpcError(
-        Code.UNIMPLEMENTED,
-        "BindInitData is not implemented: bind init-data at start-up with --initdata-toml",
-      );
-    },
+    // Upstream's ttrpc AA leaves BindInitData unimplemented; ours binds (superset, quirk #1).
+    bindInitData: (req) =>
+      mapped(async () => {
+        await agent.checkInitData(req.Digest);
+        return {};
+      }),
     getTeeType: () => ({ tee: agent.tee }),
     getAdditionalTees: () => ({ additionalTees: [...agent.additionalTees] }),
   });

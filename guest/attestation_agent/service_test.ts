@@ -3,6 +3,7 @@ import { nullLogger } from "@coco/lib/log";
 import { aa } from "@coco/lib/proto";
 import { createClient, TtrpcError } from "@coco/lib/ttrpc";
 import { teeKeyFromPem } from "@coco/lib/jose";
+import { ALG_SHA384, parseCryptoAgileEvents } from "@coco/lib/eventlog";
 import { createAttester } from "../attester/mod.ts";
 import { startFakeKbs } from "../_testing/fake_kbs.ts";
 import { memoryTtrpc } from "../_testing/ttrpc.ts";
@@ -13,11 +14,12 @@ import {
   registerAttestationAgent,
 } from "./mod.ts";
 
-function fixture(config: AaConfig = defaultAaConfig(), withDevice = false) {
+function fixture(config: AaConfig = defaultAaConfig(), withDevice = false, aaelPath?: string) {
   const agent = new AttestationAgent({
-    attester: createAttester({ tee: "sample", withDevice }),
+    attester: createAttester({ tee: "sample", withDevice, aaelPath: aaelPath ?? null }),
     config,
     logger: nullLogger,
+    ...(aaelPath ? { aaelPath } : {}),
   });
   const rpc = memoryTtrpc((s) => registerAttestationAgent(s, agent));
   const client = createClient(rpc.client(), aa.AttestationAgentService);
@@ -117,7 +119,7 @@ Deno.test("GetToken(kbs) reports an unreachable KBS as INTERNAL naming the URL",
   );
 });
 
-Deno.test("ExtendRuntimeMeasurement is NOT_ENABLED by default and NOT_SUPPORTED on sample", async () => {
+Deno.test("ExtendRuntimeMeasurement is NOT_ENABLED by default; sample records the AAEL", async () => {
   {
     await using f = fixture();
     const r = await f.client.extendRuntimeMeasurement({
@@ -127,23 +129,52 @@ Deno.test("ExtendRuntimeMeasurement is NOT_ENABLED by default and NOT_SUPPORTED 
     });
     assert.equal(r.Result, aa.RuntimeMeasurementResult.NOT_ENABLED);
   }
-  const config = defaultAaConfig();
-  config.eventlog.enableEventlog = true;
-  await using f = fixture(config);
-  const r = await f.client.extendRuntimeMeasurement({ Domain: "d", Operation: "o", Content: "c" });
-  assert.equal(r.Result, aa.RuntimeMeasurementResult.NOT_SUPPORTED);
-  await rejectsWith(
-    f.client.extendRuntimeMeasurement({ Domain: "d", Operation: "o", Content: "a\nb" }),
-    "INVALID_ARGUMENT",
-    /newline/,
-  );
+  const dir = await Deno.makeTempDir();
+  try {
+    const config = defaultAaConfig();
+    config.eventlog.enableEventlog = true;
+    await using f = fixture(config, false, `${dir}/eventlog`);
+    const r = await f.client.extendRuntimeMeasurement({
+      Domain: "github.com/confidential-containers",
+      Operation: "PullImage",
+      Content: '{"image":"busybox"}',
+      RegisterIndex: 9n,
+    });
+    assert.equal(r.Result, aa.RuntimeMeasurementResult.OK);
+    const entries = parseCryptoAgileEvents(
+      await Deno.readFile(`${dir}/eventlog`),
+      new Map([[ALG_SHA384, 48]]),
+    );
+    assert.equal(entries.length, 1);
+    assert.equal(entries[0]!.index, 9);
+    assert.match(new TextDecoder().decode(entries[0]!.data), /PullImage \{"image":"busybox"\}$/);
+    await rejectsWith(
+      f.client.extendRuntimeMeasurement({ Domain: "d", Operation: "o", Content: "a\nb" }),
+      "INVALID_ARGUMENT",
+      /newline/,
+    );
+    await rejectsWith(
+      f.client.extendRuntimeMeasurement({ Domain: "d x", Operation: "o", Content: "c" }),
+      "INVALID_ARGUMENT",
+      /whitespace/,
+    );
+    await rejectsWith(
+      f.client.extendRuntimeMeasurement({
+        Domain: "d",
+        Operation: "o",
+        Content: "c",
+        RegisterIndex: 24n,
+      }),
+      "INVALID_ARGUMENT",
+      /RegisterIndex 24/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
-Deno.test("BindInitData answers UNIMPLEMENTED", async () => {
+Deno.test("BindInitData reports the sample TEE as not bound (OK, no error)", async () => {
   await using f = fixture();
-  await rejectsWith(
-    f.client.bindInitData({ Digest: new Uint8Array(32) }),
-    "UNIMPLEMENTED",
-    /--initdata-toml/,
-  );
+  const reply = await f.client.bindInitData({ Digest: new Uint8Array(32) });
+  assert.equal(reply.$typeName, "attestation_agent.BindInitDataResponse");
 });

@@ -1,7 +1,9 @@
 /**
  * TEE detection in upstream order (spec/guest.md §1.3): TDX (configfs TSM provider `tdx_guest` or
  * `/dev/tdx_guest`), SEV-SNP (`/sys/devices/platform/sev-guest`), Arm CCA (TSM provider
- * `arm_cca_guest`). Probes are injected so tests need no hardware.
+ * `arm_cca_guest`), then a plain TPM (env `AA_TPM_DEVICE`, else the first of `/dev/tpm0..2`).
+ * SGX, the Azure vTPMs, CSV and IBM SE sit between them upstream; this build has no attester
+ * for them and does not probe them (see README). Probes are injected so tests need no hardware.
  */
 import { pathExists } from "@coco/lib/fs";
 
@@ -9,9 +11,11 @@ import { pathExists } from "@coco/lib/fs";
 export const TSM_REPORT_DIR = "/sys/kernel/config/tsm/report";
 export const TDX_GUEST_DEVICE = "/dev/tdx_guest";
 export const SEV_GUEST_DIR = "/sys/devices/platform/sev-guest";
+/** TPM character devices probed (upstream probes `/dev/tpm0..2`). */
+export const TPM_DEVICES = ["/dev/tpm0", "/dev/tpm1", "/dev/tpm2"] as const;
 
 /** A TEE that detection can find. */
-export type DetectedTee = "tdx" | "snp" | "cca";
+export type DetectedTee = "tdx" | "snp" | "cca" | "tpm";
 
 /** File-system probes used by {@linkcode detectTee}. */
 export interface TeeProbes {
@@ -36,13 +40,31 @@ async function tsmProvider(): Promise<string | undefined> {
 /** Probes against the real file system. */
 export const denoTeeProbes: TeeProbes = { exists: pathExists, tsmProvider };
 
-/** The first TEE found in upstream order, or undefined. Never returns `sample`. */
+/**
+ * The TPM device to use: the resource manager `/dev/tpmrmN` next to the first `/dev/tpmN` found
+ * (the raw device when there is no resource manager), or undefined.
+ */
+export async function findTpmDevice(probes: TeeProbes = denoTeeProbes) {
+  for (const dev of TPM_DEVICES) {
+    if (!await probes.exists(dev)) continue;
+    const rm = dev.replace("/dev/tpm", "/dev/tpmrm");
+    return await probes.exists(rm) ? rm : dev;
+  }
+  return undefined;
+}
+
+/**
+ * The first TEE found in upstream order, or undefined. Never returns `sample`. `tpmDevice`
+ * (env `AA_TPM_DEVICE`) makes the TPM count as present without probing `/dev`.
+ */
 export async function detectTee(
   probes: TeeProbes = denoTeeProbes,
+  tpmDevice?: string,
 ): Promise<DetectedTee | undefined> {
   const provider = await probes.tsmProvider();
   if (provider === "tdx_guest" || await probes.exists(TDX_GUEST_DEVICE)) return "tdx";
   if (await probes.exists(SEV_GUEST_DIR)) return "snp";
   if (provider === "arm_cca_guest") return "cca";
+  if (tpmDevice || await findTpmDevice(probes)) return "tpm";
   return undefined;
 }

@@ -1,47 +1,73 @@
 /**
- * Attesters: the plug-in that turns report data into TEE evidence for the Attestation Agent.
+ * Attesters: the plug-in that turns report data into TEE evidence for the Attestation Agent,
+ * binds init-data to the hardware and extends runtime-measurement registers.
  *
- * An attester is an {@linkcode EvidenceProvider} built by {@linkcode createAttester} from a
- * discriminated config. Only the `sample` TEE exists today; {@linkcode detectTee} finds real TEEs
- * in upstream's probe order so that start-up can say which one is present but not supported yet.
- * There is no silent fallback to `sample`: it is used only when asked for.
+ * An attester is an {@linkcode Attester} built by {@linkcode createAttester} from a discriminated
+ * config: `sample` (development), `tdx` and `snp` (configfs-tsm), `tpm` (TPM 2.0 device or
+ * swtpm socket). {@linkcode resolveAttesterConfig} picks one from flag, env, config or
+ * {@linkcode detectTee} (upstream probe order). There is no silent fallback to `sample`: it is
+ * used only when asked for.
  *
  * @module
  */
-import type { EvidenceProvider } from "@coco/lib/tee";
-import { sampleEvidenceProvider } from "@coco/lib/tee";
-import { tdxEvidenceProvider } from "./tdx.ts";
+import { tdxAttester } from "./tdx.ts";
 import { TpmAttester, type TpmAttesterOptions } from "./tpm.ts";
 import { SnpAttester, type SnpAttesterOptions } from "./snp.ts";
+import { sampleAttester, type SampleAttesterOptions } from "./sample.ts";
+import type { Attester } from "./types.ts";
 
 export { AttesterError, type AttesterErrorCode } from "./errors.ts";
-export { denoTeeProbes, type DetectedTee, detectTee, type TeeProbes } from "./detect.ts";
-export { resolveAttesterConfig, type TeeSelection } from "./resolve.ts";
+export {
+  denoTeeProbes,
+  type DetectedTee,
+  detectTee,
+  findTpmDevice,
+  type TeeProbes,
+} from "./detect.ts";
+export {
+  parseAkHandle,
+  parseTpmTarget,
+  resolveAttesterConfig,
+  type TeeSelection,
+  type TpmSelection,
+} from "./resolve.ts";
 export { TpmAttester, type TpmAttesterOptions } from "./tpm.ts";
 export { SnpAttester, SnpAttesterError, type SnpAttesterOptions } from "./snp.ts";
+export { DEFAULT_AAEL_PATH, sampleAttester, type SampleAttesterOptions } from "./sample.ts";
+export { tdxAttester, tdxCcMrOfPcr } from "./tdx.ts";
+export {
+  type Attester,
+  type InitDataBinding,
+  InitDataBindingError,
+  type InitDataErrorCode,
+  regularize,
+  type RuntimeRegisters,
+} from "./types.ts";
 
-/** Which attester to build. A discriminated union on `tee`; real TEEs join it later. */
+/** Which attester to build: a discriminated union on `tee`. */
 export type AttesterConfig =
-  | { tee: "sample"; withDevice?: boolean }
+  | ({ tee: "sample" } & SampleAttesterOptions)
   | ({ tee: "tpm" } & TpmAttesterOptions)
   | { tee: "tdx"; root?: string; aaelPath?: string }
   | ({ tee: "snp" } & SnpAttesterOptions);
 
 /**
- * Builds the evidence provider for `config`.
+ * Builds the attester for `config`.
  *
  * @example
  * ```ts
- * const attester = createAttester({ tee: "sample", withDevice: false });
+ * const attester = createAttester({ tee: "sample", withDevice: false, aaelPath: null });
  * const evidence = await attester.primaryEvidence(new Uint8Array(32));
  * ```
  */
-export function createAttester(config: AttesterConfig): EvidenceProvider {
+export function createAttester(config: AttesterConfig): Attester {
   switch (config.tee) {
-    case "sample":
-      return sampleEvidenceProvider({ withDevice: config.withDevice ?? false });
+    case "sample": {
+      const { tee: _, ...options } = config;
+      return sampleAttester(options);
+    }
     case "tdx":
-      return tdxEvidenceProvider({
+      return tdxAttester({
         ...(config.root ? { root: config.root } : {}),
         ...(config.aaelPath ? { aaelPath: config.aaelPath } : {}),
       });

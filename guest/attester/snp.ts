@@ -8,8 +8,9 @@
  * The legacy `/dev/sev-guest` ioctl path is not implemented (needs FFI); see README.
  */
 import type { JsonValue } from "@coco/lib/json";
-import type { EvidenceProvider } from "@coco/lib/tee";
+import { bytesEqual } from "@coco/lib/bytes";
 import { parseSnpCertTable, parseSnpReport, snpEvidenceToJson } from "@coco/lib/tee/snp";
+import { type Attester, type InitDataBinding, InitDataBindingError, regularize } from "./types.ts";
 import { TSM_REPORT_DIR } from "./detect.ts";
 import { SnpAttesterError } from "./snp_errors.ts";
 import { TsmError, type TsmFs, tsmReport } from "./tsm.ts";
@@ -35,6 +36,21 @@ export async function snpEvidence(
   reportData: Uint8Array,
   options: SnpAttesterOptions = {},
 ): Promise<JsonValue> {
+  const { outblob, auxblob } = await snpTsmReport(reportData, options);
+  try {
+    const report = parseSnpReport(outblob);
+    const certs = parseSnpCertTable(auxblob);
+    return snpEvidenceToJson({ report, certChain: certs.length > 0 ? certs : null });
+  } catch (err) {
+    throw new SnpAttesterError(
+      "bad-report",
+      `Cannot get SNP evidence: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+async function snpTsmReport(reportData: Uint8Array, options: SnpAttesterOptions) {
   if (reportData.length > 64) {
     throw new SnpAttesterError(
       "report-data-too-long",
@@ -57,22 +73,17 @@ export async function snpEvidence(
     if (err instanceof TsmError) throw new SnpAttesterError(err.code, err.message, { cause: err });
     throw err;
   }
-  const { outblob, auxblob } = tsm;
-  try {
-    const report = parseSnpReport(outblob);
-    const certs = parseSnpCertTable(auxblob);
-    return snpEvidenceToJson({ report, certChain: certs.length > 0 ? certs : null });
-  } catch (err) {
-    throw new SnpAttesterError(
-      "bad-report",
-      `Cannot get SNP evidence: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
+  return tsm;
 }
 
-/** The SNP evidence provider (no additional devices). */
-export class SnpAttester implements EvidenceProvider {
+/** HOST_DATA of a fresh report (zero report data): the init-data digest set at launch. */
+export async function snpHostData(options: SnpAttesterOptions = {}): Promise<Uint8Array> {
+  const { outblob } = await snpTsmReport(new Uint8Array(64), options);
+  return parseSnpReport(outblob).host_data;
+}
+
+/** The SNP attester (no additional devices, no runtime-measurement registers). */
+export class SnpAttester implements Attester {
   readonly tee = "snp" as const;
   readonly additionalTees = [] as const;
   readonly #options: SnpAttesterOptions;
@@ -87,5 +98,26 @@ export class SnpAttester implements EvidenceProvider {
 
   additionalEvidence(): Promise<string> {
     return Promise.resolve("");
+  }
+
+  /** Compares the digest (zero-padded or truncated to 32 bytes) with HOST_DATA. */
+  async bindInitData(digest: Uint8Array): Promise<InitDataBinding> {
+    let hostData: Uint8Array;
+    try {
+      hostData = await snpHostData(this.#options);
+    } catch (err) {
+      throw new InitDataBindingError(
+        "init-data-unavailable",
+        `Cannot check init-data: cannot read SNP HOST_DATA: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    if (!bytesEqual(hostData, regularize(digest, 32))) {
+      throw new InitDataBindingError(
+        "init-data-mismatch",
+        `Init-data digest ${digest.toHex()} does not match SNP HOST_DATA ${hostData.toHex()}`,
+      );
+    }
+    return { status: "matched", field: "HOST_DATA" };
   }
 }

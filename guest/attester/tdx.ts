@@ -7,11 +7,18 @@
  * operations are injectable so tests run against a fake tree.
  */
 import { join } from "node:path";
-import { aaelOnlyHeader, trimCcelData } from "@coco/lib/eventlog";
-import type { EvidenceProvider } from "@coco/lib/tee";
-import { concat } from "@coco/lib/bytes";
+import { aaelOnlyHeader, ALG_SHA384, trimCcelData } from "@coco/lib/eventlog";
+import { parseTdxQuote } from "@coco/lib/tee/tdx";
+import { bytesEqual, concat } from "@coco/lib/bytes";
 import { AttesterError } from "./errors.ts";
 import { denoTsmFs, TsmError, type TsmFs, tsmReport } from "./tsm.ts";
+import {
+  type Attester,
+  type InitDataBinding,
+  InitDataBindingError,
+  regularize,
+  type RuntimeRegisters,
+} from "./types.ts";
 
 export { denoTsmFs, type TsmFs } from "./tsm.ts";
 
@@ -76,8 +83,41 @@ export async function tdxEventLog(o: TdxAttesterOptions = {}): Promise<string | 
   return concat(...parts).toBase64();
 }
 
-/** The TDX evidence provider: `{"cc_eventlog": b64 | null, "quote": b64}`. */
-export function tdxEvidenceProvider(o: TdxAttesterOptions = {}): EvidenceProvider {
+/** Kernel (≥ 6.16) TDX measurement files: `mrconfigid`, `rtmr<N>:sha384`. */
+export const TDX_MEASUREMENTS_DIR = "sys/devices/virtual/misc/tdx_guest/measurements";
+
+/** CC measurement register for a PCR index (spec/guest.md §1.6); RTMR = CC-MR − 1. */
+export function tdxCcMrOfPcr(pcr: number): number {
+  if (pcr === 1 || pcr === 7) return 1;
+  if (pcr >= 2 && pcr <= 6) return 2;
+  if (pcr >= 8 && pcr <= 15) return 3;
+  return 4;
+}
+
+/** MRCONFIGID from the kernel's measurement file, else from a quote over zero report data. */
+export async function tdxMrConfigId(o: TdxAttesterOptions = {}): Promise<Uint8Array> {
+  const fs = o.fs ?? denoTsmFs;
+  const file = await readOptional(fs, join(o.root ?? "/", TDX_MEASUREMENTS_DIR, "mrconfigid"));
+  if (file && file.length >= 48) return file.subarray(0, 48);
+  return parseTdxQuote(await tdxQuote(new Uint8Array(64), o)).body.mrConfigId;
+}
+
+/** RTMRs through `/sys/devices/virtual/misc/tdx_guest/measurements/rtmr<N>:sha384`. */
+function tdxRegisters(o: TdxAttesterOptions): RuntimeRegisters {
+  const fs = o.fs ?? denoTsmFs;
+  const file = (pcr: number) =>
+    join(o.root ?? "/", TDX_MEASUREMENTS_DIR, `rtmr${tdxCcMrOfPcr(pcr) - 1}:sha384`);
+  return {
+    algId: ALG_SHA384,
+    supported: async () => (await readOptional(fs, file(17))) !== undefined,
+    logIndex: tdxCcMrOfPcr,
+    extend: (pcr, digest) => fs.writeFile(file(pcr), regularize(digest, 48)),
+    read: async (pcr) => (await readOptional(fs, file(pcr)))?.subarray(0, 48),
+  };
+}
+
+/** The TDX attester: `{"cc_eventlog": b64 | null, "quote": b64}`, MRCONFIGID, RTMRs. */
+export function tdxAttester(o: TdxAttesterOptions = {}): Attester {
   return {
     tee: "tdx",
     additionalTees: [],
@@ -86,5 +126,28 @@ export function tdxEvidenceProvider(o: TdxAttesterOptions = {}): EvidenceProvide
       quote: (await tdxQuote(rd, o)).toBase64(),
     }),
     additionalEvidence: () => Promise.resolve(""),
+    async bindInitData(digest): Promise<InitDataBinding> {
+      let mr: Uint8Array;
+      try {
+        mr = await tdxMrConfigId(o);
+      } catch (err) {
+        throw new InitDataBindingError(
+          "init-data-unavailable",
+          `Cannot check init-data: cannot read TDX MRCONFIGID: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      if (!bytesEqual(mr, regularize(digest, 48))) {
+        throw new InitDataBindingError(
+          "init-data-mismatch",
+          `Init-data digest ${digest.toHex()} does not match TDX MRCONFIGID ${mr.toHex()}`,
+        );
+      }
+      return { status: "matched", field: "MRCONFIGID" };
+    },
+    registers: tdxRegisters(o),
   };
 }
+
+/** The TDX evidence provider (same as {@linkcode tdxAttester}). */
+export const tdxEvidenceProvider = tdxAttester;

@@ -8,7 +8,8 @@
  * registered with the trustee once) and flushed after use.
  */
 import type { JsonValue } from "@coco/lib/json";
-import type { EvidenceProvider } from "@coco/lib/tee";
+import { bytesEqual, concat } from "@coco/lib/bytes";
+import { ALG_SHA256 } from "@coco/lib/eventlog";
 import {
   akTemplate,
   allPcrs,
@@ -24,6 +25,13 @@ import {
   tpmPublicToSpki,
   type TpmTarget,
 } from "@coco/lib/tee/tpm";
+import { readIfPresent } from "./sample.ts";
+import {
+  type Attester,
+  type InitDataBinding,
+  InitDataBindingError,
+  type RuntimeRegisters,
+} from "./types.ts";
 
 /** Default firmware event log exposed by the kernel. */
 export const TPM_EVENT_LOG_PATH = "/sys/kernel/security/tpm0/binary_bios_measurements";
@@ -40,6 +48,8 @@ export interface TpmAttesterOptions {
   akHandle?: number;
   /** Firmware event log path; `null` disables it. Default {@linkcode TPM_EVENT_LOG_PATH}. */
   eventLogPath?: string | null;
+  /** AA event log sent as `aa_eventlog`; `null` leaves it out. Default none. */
+  aaelPath?: string | null;
   /** Send TPM2_Startup first (needed for a fresh swtpm). Default: only for socket targets. */
   startup?: boolean;
 }
@@ -54,7 +64,7 @@ export function resizeReportData(rd: Uint8Array, n: number): Uint8Array {
 }
 
 /** TPM evidence producer; also extends PCRs for init-data and runtime measurements. */
-export class TpmAttester implements EvidenceProvider {
+export class TpmAttester implements Attester {
   readonly tee = "tpm" as const;
   readonly additionalTees = [] as const;
   readonly #opts: TpmAttesterOptions;
@@ -125,6 +135,8 @@ export class TpmAttester implements EvidenceProvider {
     });
     const log = await this.#eventLog();
     if (log) evidence.event_log = log.toBase64();
+    const aael = this.#opts.aaelPath ? await readIfPresent(this.#opts.aaelPath) : undefined;
+    if (aael) evidence.aa_eventlog = aael.toBase64();
     return evidence;
   }
 
@@ -150,10 +162,37 @@ export class TpmAttester implements EvidenceProvider {
     return this.#withTpm((tpm) => tpm.pcrExtend(pcr, TPM_ALG.SHA256, digest));
   }
 
-  /** Binds init-data by extending PCR 8 with its (32-byte) digest, as upstream. */
-  bindInitData(digest: Uint8Array): Promise<void> {
-    return this.extendPcr(INIT_DATA_PCR, resizeReportData(digest, 32));
+  /**
+   * Binds init-data in PCR 8 as upstream (one extend from zero with the 32-byte digest), but
+   * idempotently: a PCR 8 that already holds exactly that value is a match (an AA restart), and
+   * a PCR 8 holding anything else is a mismatch instead of a second extend.
+   */
+  async bindInitData(digest: Uint8Array): Promise<InitDataBinding> {
+    const d = resizeReportData(digest, 32);
+    const bound = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", concat(new Uint8Array(32), d)),
+    );
+    const now = await this.readPcr(INIT_DATA_PCR);
+    if (bytesEqual(now, bound)) return { status: "matched", field: "PCR8" };
+    if (!now.every((b) => b === 0)) {
+      throw new InitDataBindingError(
+        "init-data-mismatch",
+        `Init-data digest ${d.toHex()} cannot be bound: TPM PCR 8 is ${now.toHex()}, expected ` +
+          `zero or ${bound.toHex()}`,
+      );
+    }
+    await this.extendPcr(INIT_DATA_PCR, d);
+    return { status: "extended", field: "PCR8" };
   }
+
+  /** SHA-256 PCRs as runtime-measurement registers (the AAEL names the PCR itself). */
+  readonly registers: RuntimeRegisters = {
+    algId: ALG_SHA256,
+    supported: () => Promise.resolve(true),
+    logIndex: (pcr) => pcr,
+    extend: (pcr, digest) => this.extendPcr(pcr, resizeReportData(digest, 32)),
+    read: (pcr) => this.readPcr(pcr),
+  };
 
   /** Current SHA-256 PCR value. */
   readPcr(pcr: number): Promise<Uint8Array> {

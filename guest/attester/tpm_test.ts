@@ -12,6 +12,7 @@ import {
 } from "@coco/lib/tee/tpm";
 import { findPeers, skipUnless } from "../../tests/peers.ts";
 import { createAttester, TpmAttester } from "./mod.ts";
+import { InitDataBindingError } from "./types.ts";
 
 const peers = findPeers("swtpm");
 
@@ -72,13 +73,23 @@ Deno.test({
       const attester = new TpmAttester({ target: { socket: sw.socket }, eventLogPath: null });
       assert.deepEqual(await attester.readPcr(8), new Uint8Array(32));
       const digest = crypto.getRandomValues(new Uint8Array(32));
-      await attester.bindInitData(digest);
+      assert.deepEqual(await attester.bindInitData(digest), { status: "extended", field: "PCR8" });
       const buf = new Uint8Array(64);
       buf.set(digest, 32);
       const want = new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
       assert.deepEqual(await attester.readPcr(8), want);
       const ev = await attester.primaryEvidence(new Uint8Array(32)) as unknown as Evidence;
       assert.equal(ev.tpm_quote.pcrs[8], want.toHex());
+      // An AA restart with the same init-data matches instead of extending twice.
+      assert.deepEqual(await attester.bindInitData(digest), { status: "matched", field: "PCR8" });
+      assert.deepEqual(await attester.readPcr(8), want);
+      // Another digest cannot be bound any more.
+      await assert.rejects(
+        attester.bindInitData(new Uint8Array(32).fill(7)),
+        (e: unknown) =>
+          e instanceof InitDataBindingError && e.code === "init-data-mismatch" &&
+          /PCR 8 is/.test(e.message),
+      );
     }),
 });
 

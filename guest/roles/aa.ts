@@ -23,14 +23,17 @@ export interface StartAaOptions {
 
 /** Chooses the attester, builds the agent and serves it. */
 export async function startAa(opts: StartAaOptions): Promise<RunningRole> {
-  const attester = createAttester(await resolveAttesterConfig(opts.tee));
+  const attester = createAttester(
+    await resolveAttesterConfig({ tpm: opts.config.tpm, ...opts.tee }),
+  );
   let initData: string | undefined;
   if (opts.initDataToml) {
     initData = await Deno.readTextFile(opts.initDataToml);
     parseInitDataToml(initData); // fail at start-up, not at the first attestation
   }
   const logger = opts.logger.child({ role: "aa" });
-  const agent = new AttestationAgent({
+  // Start-up checks (init-data binding, WAL recovery) refuse to serve on a mismatch.
+  const agent = await AttestationAgent.start({
     attester,
     config: opts.config,
     logger,

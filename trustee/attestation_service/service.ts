@@ -8,7 +8,12 @@ import { CodedError } from "@coco/lib/errors";
 import type { Logger } from "@coco/lib/log";
 import { type HashAlgorithm, hashCanonical, type Tee } from "@coco/lib/kbs";
 import { initDataClaims, initDataDigest, parseInitDataToml } from "@coco/lib/initdata";
-import { createVerifier, type Verifier, VerifierError } from "../verifier/mod.ts";
+import {
+  createVerifier,
+  type Verifier,
+  VerifierError,
+  type VerifierOptions,
+} from "../verifier/mod.ts";
 import type { KvStore } from "../storage/mod.ts";
 import type { Rvps } from "../rvps/mod.ts";
 import { PolicyEngine } from "../policy/engine.ts";
@@ -39,6 +44,8 @@ export interface AttestationServiceDeps {
   logger: Logger;
   engine?: PolicyEngine;
   verifierFor?: (tee: Tee) => Verifier;
+  /** Options for the built-in verifiers (trusted TPM AKs, collateral, clock) from the config. */
+  verifierOptions?: VerifierOptions;
   now?: () => number;
 }
 
@@ -48,6 +55,8 @@ const dec = new TextDecoder();
 export class AttestationService {
   readonly engine: PolicyEngine;
   #deps: AttestationServiceDeps;
+  /** One verifier per TEE, so certificate and collateral caches stay warm across requests. */
+  #verifiers = new Map<Tee, Verifier>();
 
   private constructor(deps: AttestationServiceDeps) {
     this.#deps = deps;
@@ -134,9 +143,9 @@ export class AttestationService {
       initHash = initDataDigest(req.initData.toml, parsed.algorithm);
       initClaims = initDataClaims(parsed);
     } else if (req.initData) initHash = req.initData.digest;
-    const verifier = (this.#deps.verifierFor ?? createVerifier)(req.tee);
     let verified;
     try {
+      const verifier = this.#verifier(req.tee);
       verified = await verifier.evaluate({
         evidence: req.evidence,
         ...(reportData ? { reportData } : {}),
@@ -161,6 +170,15 @@ export class AttestationService {
       }
       return { teeClass, evidence };
     });
+  }
+
+  #verifier(tee: Tee): Verifier {
+    let v = this.#verifiers.get(tee);
+    if (!v) {
+      v = this.#deps.verifierFor?.(tee) ?? createVerifier(tee, this.#deps.verifierOptions);
+      this.#verifiers.set(tee, v);
+    }
+    return v;
   }
 
   async #appraise(policyId: string, input: Record<string, JsonValue>, rv: Map<string, JsonValue>) {

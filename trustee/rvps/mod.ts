@@ -1,7 +1,8 @@
 /**
  * Reference Value Provider Service (built-in): registers provenance messages and answers queries
- * by reference-value name (spec/trustee.md §6). Records live in the `reference_value` namespace.
- * Unlike upstream, expired values are not returned.
+ * by reference-value name (spec/trustee.md §6). Records live in the `reference_value` namespace
+ * of the trustee storage (any backend: local fs/json, memory, PostgreSQL, Redis, Vault).
+ * Unlike upstream, expired values are not returned (see README.md).
  *
  * @module
  */
@@ -10,7 +11,51 @@ import type { JsonValue } from "@coco/lib/json";
 import { obj, str } from "@coco/lib/json/fields";
 import type { KvStore } from "../storage/mod.ts";
 
-export class RvpsError extends CodedError<"bad-message" | "unsupported-type"> {}
+/** Why a message or stored record was refused. */
+export type RvpsErrorCode = "bad-message" | "unsupported-type" | "bad-record";
+
+/** A reference-value message could not be registered, or a stored record is corrupt. */
+export class RvpsError extends CodedError<RvpsErrorCode> {}
+
+/** Provenance types upstream Trustee has had; only `sample` is implemented here. */
+const KNOWN_UNSUPPORTED = new Set(["in-toto", "swid", "corim"]);
+
+/** The sample payload: standard base64 of a JSON object `{name: value}`. */
+function decodePayload(text: string): unknown {
+  let bytes: Uint8Array;
+  try {
+    bytes = Uint8Array.fromBase64(text);
+  } catch {
+    throw new TypeError("payload is not standard base64");
+  }
+  try {
+    return JSON.parse(dec.decode(bytes));
+  } catch {
+    throw new TypeError("payload is not base64 of JSON");
+  }
+}
+
+/** Parses a stored record (typed; a corrupt record is an error naming the key). */
+export function parseReferenceValueRecord(bytes: Uint8Array, key: string): ReferenceValueRecord {
+  try {
+    const o = obj(JSON.parse(dec.decode(bytes)), "record");
+    const expiration = str(o.expiration, "expiration");
+    if (Number.isNaN(Date.parse(expiration))) throw new TypeError("expiration is not a date");
+    if (!("value" in o)) throw new TypeError("value is missing");
+    return {
+      version: str(o.version, "version"),
+      name: str(o.name, "name"),
+      expiration,
+      value: o.value as JsonValue,
+    };
+  } catch (err) {
+    throw new RvpsError(
+      "bad-record",
+      `Cannot read reference value \`${key}\`: stored record is corrupt: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
 
 /** A stored reference value record (upstream layout). */
 export interface ReferenceValueRecord {
@@ -28,6 +73,7 @@ function formatExpiry(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, "Z");
 }
 
+/** The built-in RVPS over a key-value store; `now` is injectable for expiry tests. */
 export class Rvps {
   constructor(private store: KvStore, private now: () => number = Date.now) {}
 
@@ -44,13 +90,13 @@ export class Rvps {
       if (type !== "sample") {
         throw new RvpsError(
           "unsupported-type",
-          `Cannot register reference values: provenance type \`${type}\` is not supported (supported: sample)`,
+          `Cannot register reference values: provenance type \`${type}\` is not supported ` +
+            `(supported: sample${
+              KNOWN_UNSUPPORTED.has(type) ? "; see trustee/rvps/README.md" : ""
+            })`,
         );
       }
-      payload = obj(
-        JSON.parse(dec.decode(Uint8Array.fromBase64(str(m.payload, "payload")))),
-        "payload",
-      );
+      payload = obj(decodePayload(str(m.payload, "payload")), "payload");
     } catch (err) {
       if (err instanceof RvpsError) throw err;
       throw new RvpsError(
@@ -68,7 +114,15 @@ export class Rvps {
         expiration,
         value: value as JsonValue,
       };
-      await this.store.set(name, enc.encode(JSON.stringify(rec)), { overwrite: true });
+      try {
+        await this.store.set(name, enc.encode(JSON.stringify(rec)), { overwrite: true });
+      } catch (err) {
+        throw new RvpsError(
+          "bad-message",
+          `Cannot register reference value \`${name}\`: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
       names.push(name);
     }
     return names;
@@ -83,7 +137,7 @@ export class Rvps {
       return undefined; // names the backend cannot store cannot exist
     }
     if (!bytes) return undefined;
-    const rec = JSON.parse(dec.decode(bytes)) as ReferenceValueRecord;
+    const rec = parseReferenceValueRecord(bytes, name);
     if (Date.parse(rec.expiration) <= this.now()) return undefined;
     return rec.value;
   }

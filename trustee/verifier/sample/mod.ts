@@ -2,25 +2,31 @@
  * The `sample` and `sampledevice` verifiers: development-only TEEs with no hardware signature.
  * Evidence `{"svn": "1", "report_data": "<std base64>"}`; report data must equal the expected
  * bytes exactly (no padding). Never selected unless the guest announces the sample TEE, and the
- * default resource policy denies it.
+ * default resource policy denies it. Our attester may add `"aa_eventlog"` (std base64 AAEL):
+ * its entries become `uefi_event_logs` claims (same shape as TDX) so policies can check runtime
+ * measurements; the sample TEE has no register, so the log is not replayed.
  *
  * @module
  */
 import type { JsonValue } from "@coco/lib/json";
 import { bytesEqual } from "@coco/lib/bytes";
-import { obj, str } from "@coco/lib/json/fields";
+import { obj, optStr, str } from "@coco/lib/json/fields";
+import { eventJson } from "@coco/lib/eventlog";
+import { parseAaEventLog } from "../aael.ts";
 import type { VerifiedClaims, Verifier, VerifyInput } from "../types.ts";
 import { VerifierError } from "../types.ts";
 
 function parseSampleEvidence(
   tee: string,
   evidence: JsonValue,
-): { svn: string; report_data: string } {
+): { svn: string; report_data: string; aa_eventlog?: string } {
   try {
     const o = obj(evidence, `${tee} evidence`);
+    const aael = optStr(o.aa_eventlog, "aa_eventlog");
     return {
       svn: str(o.svn, "svn"),
       report_data: o.report_data === undefined ? "" : str(o.report_data, "report_data"),
+      ...(aael !== undefined ? { aa_eventlog: aael } : {}),
     };
   } catch (err) {
     throw new VerifierError(
@@ -58,7 +64,8 @@ function checkReportData(
 /** Verifier for the `sample` CPU TEE. */
 export class SampleVerifier implements Verifier {
   readonly tee = "sample" as const;
-  evaluate(input: VerifyInput): Promise<VerifiedClaims[]> {
+  // deno-lint-ignore require-await -- async so that bad evidence rejects instead of throwing
+  async evaluate(input: VerifyInput): Promise<VerifiedClaims[]> {
     const ev = parseSampleEvidence(this.tee, input.evidence);
     checkReportData(this.tee, ev, input.reportData);
     const claims: Record<string, JsonValue> = {
@@ -70,7 +77,11 @@ export class SampleVerifier implements Verifier {
     };
     // Sample has no hardware field for init-data; it reports what it was given (not checked).
     if (input.initDataHash) claims.init_data = input.initDataHash.toBase64();
-    return Promise.resolve([{ claims, teeClass: "cpu" }]);
+    // Our extension: the AA event log, as TDX renders it; nothing to replay it against.
+    if (ev.aa_eventlog) {
+      claims.uefi_event_logs = parseAaEventLog(this.tee, ev.aa_eventlog).map((e) => eventJson(e));
+    }
+    return [{ claims, teeClass: "cpu" }];
   }
 }
 

@@ -18,8 +18,8 @@ import { bytesEqual } from "@coco/lib/bytes";
 import { isJsonObject } from "@coco/lib/json";
 import type { VerifiedClaims, Verifier, VerifierOptions, VerifyInput } from "../types.ts";
 import { VerifierError } from "../types.ts";
-import { dcapClaims, quoteClaims } from "./claims.ts";
-import { INTEL_TRUST, type TdxTrust, verifyTdxQuoteDetailed } from "./verify_quote.ts";
+import { quoteClaims } from "./claims.ts";
+import { INTEL_TRUST, type TdxTrust, verifyTdxQuoteDetailed, withDcap } from "./verify_quote.ts";
 
 export {
   INTEL_TRUST,
@@ -122,9 +122,6 @@ export class TdxVerifier implements Verifier {
       }
     }
     const claims = quoteClaims(v.quote, v.pck, eventLog);
-    return [{
-      claims: v.dcap ? { ...claims, ...dcapClaims(v.dcap, v.pck) } : claims,
-      teeClass: "cpu",
-    }];
+    return [{ claims: withDcap(claims, v), teeClass: "cpu" }];
   }
 }

@@ -43,6 +43,7 @@ t("verifyTdxQuote() runs the full DCAP path on tdx_quote_6 with Intel collateral
   try {
     const { claims } = await verifyTdxQuote(await quote6(), { collateralDir: dir, now: IN_WINDOW });
     assert.equal(claims.tcb_status, "OutOfDate");
+    assert.equal(claims.dcap_collateral, undefined);
     assert.equal(claims.tcb_date, "2018-01-04T00:00:00Z");
     assert.deepEqual(claims.advisory_ids, []);
     assert.equal(claims.tcb_eval_num, 17);
@@ -99,6 +100,8 @@ t("verifyTdxQuote() verifies the collateral-free part of the Azure TD quote", as
   const { quote, claims } = await verifyTdxQuote(await azQuote(), {});
   assert.equal(quote.header.version, 4);
   assert.equal(claims.tcb_status, undefined);
+  // Not a silent skip: the claims say the TCB was not evaluated.
+  assert.equal(claims.dcap_collateral, "not-configured");
   assert.equal(claims.platform_instance_id, "ffa7dfed7d49193bcdcc6868ffdca52c");
 });
 

@@ -272,6 +272,24 @@ export async function verifyTdxQuote(
   options: VerifierOptions,
 ): Promise<{ quote: TdxQuote; claims: Record<string, JsonValue> }> {
   const v = await verifyTdxQuoteDetailed(quote, options);
-  const claims = quoteClaims(v.quote, v.pck);
-  return { quote: v.quote, claims: v.dcap ? { ...claims, ...dcapClaims(v.dcap, v.pck) } : claims };
+  return { quote: v.quote, claims: withDcap(quoteClaims(v.quote, v.pck), v) };
+}
+
+/**
+ * `DCAP_COLLATERAL` claim value when no collateral source is configured: the TCB level, QE
+ * identity and CRLs were not evaluated, so the DCAP claims (`tcb_status`, …) are absent.
+ */
+export const NO_COLLATERAL = "not-configured";
+
+/**
+ * Adds the DCAP claims, or `dcap_collateral: "not-configured"` so that a policy (and a reader of
+ * the token) can see that the TCB was not evaluated instead of a silent skip.
+ */
+export function withDcap(
+  claims: Record<string, JsonValue>,
+  v: { dcap?: DcapFacts | undefined; pck: Parameters<typeof dcapClaims>[1] },
+): Record<string, JsonValue> {
+  return v.dcap
+    ? { ...claims, ...dcapClaims(v.dcap, v.pck) }
+    : { ...claims, dcap_collateral: NO_COLLATERAL };
 }

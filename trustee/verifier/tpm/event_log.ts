@@ -1,8 +1,10 @@
 /**
- * Optional TCG2 event log of a `tpm` evidence (the firmware log from
- * `/sys/kernel/security/tpm0/binary_bios_measurements`): parsed, every PCR that has events is
- * replayed in the SHA-256 bank and must equal the quoted value; events become
- * `uefi_event_logs` claims as for TDX.
+ * Event logs of a `tpm` evidence: the optional firmware TCG2 log (`event_log`, from
+ * `/sys/kernel/security/tpm0/binary_bios_measurements`) and the optional AA event log
+ * (`aa_eventlog`, runtime measurements). Their entries are replayed together, in that order, in
+ * the SHA-256 bank; every PCR with events must equal the quoted value. PCRs 17–22 start at all
+ * ones after TPM2_Startup (all zeros after a DRTM launch), so either start value is accepted for
+ * them. The events become `uefi_event_logs` claims as for TDX.
  */
 import type { JsonValue } from "@coco/lib/json";
 import { bytesEqual } from "@coco/lib/bytes";
@@ -11,15 +13,31 @@ import {
   eventJson,
   type EventLogEntry,
   parseCcEventLog,
-  replayRegister,
+  tcgAlgorithm,
+  tcgHash,
 } from "@coco/lib/eventlog";
 import { VerifierError } from "../types.ts";
 
-/** Replays `log` against the quoted SHA-256 `pcrs`; returns the per-event claims. */
-export function verifyEventLog(log: Uint8Array, pcrs: readonly Uint8Array[]): JsonValue[] {
-  let entries: EventLogEntry[];
+function replayFrom(entries: EventLogEntry[], index: number, start: Uint8Array): Uint8Array {
+  const alg = tcgAlgorithm(ALG_SHA256);
+  let value = start;
+  for (const e of entries) {
+    if (e.index !== index) continue;
+    for (const d of e.digests) if (d.alg.id === ALG_SHA256) value = tcgHash(alg, value, d.digest);
+  }
+  return value;
+}
+
+/** Start values a PCR may have had before its first logged event. */
+function startValues(index: number): Uint8Array[] {
+  const zero = new Uint8Array(32);
+  return index >= 17 && index <= 22 ? [new Uint8Array(32).fill(0xff), zero] : [zero];
+}
+
+/** Parses the firmware log (spec-id event first); failures are `bad-evidence`. */
+export function parseFirmwareLog(log: Uint8Array): EventLogEntry[] {
   try {
-    entries = parseCcEventLog(log).entries;
+    return parseCcEventLog(log).entries;
   } catch (err) {
     throw new VerifierError(
       "bad-evidence",
@@ -27,6 +45,13 @@ export function verifyEventLog(log: Uint8Array, pcrs: readonly Uint8Array[]): Js
       { cause: err },
     );
   }
+}
+
+/** Replays `entries` against the quoted SHA-256 `pcrs`; returns the per-event claims. */
+export function verifyEventLog(
+  entries: EventLogEntry[],
+  pcrs: readonly Uint8Array[],
+): JsonValue[] {
   const indices = [...new Set(entries.map((e) => e.index))].sort((a, b) => a - b);
   for (const i of indices) {
     if (i >= pcrs.length) {
@@ -35,11 +60,11 @@ export function verifyEventLog(log: Uint8Array, pcrs: readonly Uint8Array[]): Js
         `Cannot verify tpm evidence: event_log has events for PCR ${i}, which was not quoted`,
       );
     }
-    const replayed = replayRegister(entries, i, ALG_SHA256);
-    if (!bytesEqual(replayed, pcrs[i]!)) {
+    const tries = startValues(i).map((s) => replayFrom(entries, i, s));
+    if (!tries.some((v) => bytesEqual(v, pcrs[i]!))) {
       throw new VerifierError(
         "bad-evidence",
-        `Cannot verify tpm evidence: event_log replay of PCR ${i} gives ${replayed.toHex()}, ` +
+        `Cannot verify tpm evidence: event_log replay of PCR ${i} gives ${tries[0]!.toHex()}, ` +
           `the quote has ${pcrs[i]!.toHex()}`,
       );
     }

@@ -1,7 +1,8 @@
 /**
  * The `tpm` evidence JSON (upstream attester shape): `{"ak_public": b64(DER SPKI),
  * "tpm_quote": {"signature": b64(TPMT_SIGNATURE), "message": b64(TPMS_ATTEST),
- * "pcrs": [24 × hex]}}`, plus our optional `"event_log": b64(TCG2 crypto-agile log)`.
+ * "pcrs": [24 × hex]}}`, plus our optional `"event_log": b64(TCG2 crypto-agile log)` and
+ * `"aa_eventlog": b64(AAEL entries)` (the field name an earlier upstream TPM attester used).
  */
 import type { JsonValue } from "@coco/lib/json";
 import { obj, optStr, str, strArray } from "@coco/lib/json/fields";
@@ -17,6 +18,8 @@ export interface TpmEvidence {
   signature: TpmSignature;
   pcrs: Uint8Array[];
   eventLog?: Uint8Array;
+  /** `aa_eventlog` as received (base64). */
+  aaEventLog?: string;
 }
 
 function b64(value: string, path: string): Uint8Array {
@@ -43,6 +46,7 @@ export function parseTpmEvidence(evidence: JsonValue): TpmEvidence {
     const q = obj(o.tpm_quote, "tpm_quote");
     const pcrs = strArray(q.pcrs, "tpm_quote.pcrs").map((p, i) => hex(p, `tpm_quote.pcrs[${i}]`));
     const eventLog = optStr(o.event_log, "event_log");
+    const aaEventLog = optStr(o.aa_eventlog, "aa_eventlog");
     return {
       akPublic,
       akSpki: b64(akPublic, "ak_public"),
@@ -52,6 +56,7 @@ export function parseTpmEvidence(evidence: JsonValue): TpmEvidence {
       ),
       pcrs,
       ...(eventLog === undefined ? {} : { eventLog: b64(eventLog, "event_log") }),
+      ...(aaEventLog === undefined ? {} : { aaEventLog }),
     };
   } catch (err) {
     throw new VerifierError(

@@ -3,7 +3,7 @@
  * key must be one of the configured trusted AK keys; the quote (TPMS_ATTEST) must be signed by
  * it; the PCR values must hash to the quoted digest; extraData must carry the expected report
  * data; PCR 8 must hold the init-data digest; an event log, when present, must replay to the
- * PCRs. See README.md for the differences from upstream.
+ * PCRs (with the AA event log of runtime measurements). See README.md for the differences from upstream.
  *
  * @module
  */
@@ -13,7 +13,8 @@ import { importVerifyKey, TpmError } from "@coco/lib/tee/tpm";
 import type { VerifiedClaims, Verifier, VerifierOptions, VerifyInput } from "../types.ts";
 import { VerifierError } from "../types.ts";
 import { parseTpmEvidence } from "./evidence.ts";
-import { verifyEventLog } from "./event_log.ts";
+import { parseFirmwareLog, verifyEventLog } from "./event_log.ts";
+import { parseAaEventLog } from "../aael.ts";
 import {
   INIT_DATA_PCR,
   pcrClaims,
@@ -92,7 +93,13 @@ export class TpmVerifier implements Verifier {
       report_data: q.info.extraData.toHex(),
       ...pcrClaims(q.pcrs),
     };
-    if (ev.eventLog) claims.uefi_event_logs = verifyEventLog(ev.eventLog, q.pcrs);
+    if (ev.eventLog || ev.aaEventLog) {
+      const entries = [
+        ...(ev.eventLog ? parseFirmwareLog(ev.eventLog) : []),
+        ...(ev.aaEventLog ? parseAaEventLog(this.tee, ev.aaEventLog) : []),
+      ];
+      claims.uefi_event_logs = verifyEventLog(entries, q.pcrs);
+    }
     return [{ claims, teeClass: "cpu" }];
   }
 }
