@@ -11,6 +11,7 @@ import { SnpVerifier } from "./snp/mod.ts";
 import { TpmVerifier } from "./tpm/mod.ts";
 import { AzSnpVtpmVerifier } from "./az_snp_vtpm/mod.ts";
 import { AzTdxVtpmVerifier } from "./az_tdx_vtpm/mod.ts";
+import { NvidiaVerifier } from "./nvidia/mod.ts";
 import type { Verifier, VerifierOptions } from "./types.ts";
 import { VerifierError } from "./types.ts";
 
@@ -35,12 +36,13 @@ export function createVerifier(tee: Tee, options: VerifierOptions = {}): Verifie
       return new SnpVerifier(options);
     case "tdx":
       return new TdxVerifier(options);
+    case "nvidia":
+      return new NvidiaVerifier(options);
     case "sgx":
     case "cca":
     case "csv":
     case "se":
     case "hygondcu":
-    case "nvidia":
       throw new VerifierError(
         "unsupported-tee",
         `Cannot verify ${tee} evidence: no ${tee} verifier in this build yet`,
