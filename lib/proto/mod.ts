@@ -23,6 +23,8 @@
  * | `ctrdEvents` | `containerd.events` | `TaskCreate`, `TaskStart`, `TaskExit`, … |
  * | `ctrdEventsService` | `containerd.services.events.ttrpc.v1` | `Events/Forward`, `Envelope` |
  * | `runtimeoptions` | `runtimeoptions.v1` | CRI runtime `Options` (`config_path`) |
+ * | `cgroupsV1` | `io.containerd.cgroups.v1` | `Metrics` (pids, cpu, memory) for Task/Stats |
+ * | `snapshots` | `containerd.services.snapshots.v1` | proxy snapshotter `Snapshots` service, `Info`, `Kind` |
  *
  * TS property names: upstream PascalCase names stay as they are (`RuntimeData`, `ResourcePath`,
  * `KeyProviderKeyWrapProtocolInput`); snake_case ones are camel-cased by protoc-gen-es
@@ -60,3 +62,5 @@ export * as ctrdTaskTypes from "./gen/containerd/task_types_pb.ts";
 export * as ctrdEvents from "./gen/containerd/events_pb.ts";
 export * as ctrdEventsService from "./gen/containerd/events_service_pb.ts";
 export * as runtimeoptions from "./gen/containerd/runtimeoptions_pb.ts";
+export * as cgroupsV1 from "./gen/containerd/cgroups_v1_metrics_pb.ts";
+export * as snapshots from "./gen/containerd/services/snapshots/v1/snapshots_pb.ts";
