@@ -44,20 +44,23 @@ async function buildTree(dir: string, total: number): Promise<number> {
 
 interface RunResult {
   seconds: number;
+  /** User + system CPU seconds of the child: steadier than wall time on a shared machine. */
+  cpu: number;
   rssMiB: number;
 }
 
 async function timed(cmd: string, args: string[]): Promise<RunResult> {
   const t0 = performance.now();
   const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "%M", cmd, ...args],
+    args: ["-f", "%M %U %S", cmd, ...args],
     stdout: "null",
     stderr: "piped",
   }).output();
   const seconds = (performance.now() - t0) / 1000;
   const err = new TextDecoder().decode(out.stderr).trim().split("\n");
   if (!out.success) throw new Error(`${cmd} failed: ${err.join(" ")}`);
-  return { seconds, rssMiB: Number(err[err.length - 1]) / 1024 };
+  const [rss, user, sys] = err[err.length - 1]!.split(" ").map(Number);
+  return { seconds, cpu: user! + sys!, rssMiB: rss! / 1024 };
 }
 
 async function countEntries(tar: string): Promise<number> {
@@ -89,7 +92,14 @@ async function compare(work: string, mib: number, runs: number): Promise<BenchRo
       const r = await timed(cmd, args(dir));
       await Deno.remove(dir, { recursive: true });
       if (!best || r.seconds < best.seconds) {
-        best = { seconds: r.seconds, rssMiB: Math.max(r.rssMiB, best?.rssMiB ?? 0) };
+        best = {
+          seconds: r.seconds,
+          cpu: Math.min(r.cpu, best?.cpu ?? Infinity),
+          rssMiB: Math.max(r.rssMiB, best?.rssMiB ?? 0),
+        };
+      } else {
+        best.cpu = Math.min(best.cpu, r.cpu);
+        best.rssMiB = Math.max(best.rssMiB, r.rssMiB);
       }
     }
     rows.push({
@@ -98,7 +108,7 @@ async function compare(work: string, mib: number, runs: number): Promise<BenchRo
       rss_mb: best!.rssMiB,
       note: `${(size / best!.seconds).toFixed(0)} MiB/s, ${
         best!.seconds.toFixed(2)
-      } s wall incl. process start, best of ${runs}`,
+      } s wall incl. process start, ${best!.cpu.toFixed(2)} s CPU (user+sys), best of ${runs}`,
       peer: name.startsWith("GNU") ? "" : "GNU tar 1.34 -xpf",
     });
   }

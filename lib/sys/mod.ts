@@ -29,7 +29,32 @@ export {
 } from "./nodes.ts";
 export { lgetxattr, llistxattr, lremovexattr, lsetxattr, type XattrFlag } from "./xattr.ts";
 export { type FileKind, lstatKind } from "./stat.ts";
+export {
+  AtFlags,
+  chmodAt,
+  closeFdSync,
+  cname,
+  errorOf,
+  fchmod,
+  fchown,
+  fsetxattr,
+  futimens,
+  kindAt,
+  lchownAt,
+  lutimesAt,
+  type Name,
+  OFlags,
+  tryLinkAt,
+  tryMkdirAt,
+  tryMknodAt,
+  tryOpenAt,
+  trySymlinkAt,
+  tryUnlinkAt,
+  writeAllSync,
+} from "./at.ts";
 export { reboot, RebootCommand, sync } from "./power.ts";
+export { closeFd, openFd, OpenFlags, readFd, writeFd } from "./fd.ts";
+export { acceptFd, listenUnixFd, type ReceivedFd, recvFd, setWinSize } from "./fd_passing.ts";
 export {
   becomeSubreaper,
   exitCodeOf,

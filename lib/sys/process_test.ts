@@ -33,8 +33,15 @@ Deno.test("exitCodeOf() maps exit statuses and signal deaths (128 + signal)", ()
 
 Deno.test("waitPid() collects an orphan re-parented to the subreaper; killPid() signals it", async () => {
   becomeSubreaper();
-  const quick = await orphan("sh -c 'exit 7'");
-  assert.equal(await waitPid(quick), 7);
+  // The orphan must outlive its shell (a shell reaps background jobs that end first): it waits
+  // for a line on a FIFO that is written only after the shell has exited.
+  const dir = await Deno.makeTempDir();
+  await new Deno.Command("mkfifo", { args: [`${dir}/go`] }).output();
+  const quick = await orphan(`sh -c 'read x < ${dir}/go; exit 7'`);
+  const waitingQuick = waitPid(quick);
+  await Deno.writeTextFile(`${dir}/go`, "go\n");
+  assert.equal(await waitingQuick, 7);
+  await Deno.remove(dir, { recursive: true });
   const slow = await orphan("sleep 1000");
   const waiting = waitPid(slow);
   assert.ok(waitingPids.has(slow));
@@ -55,17 +62,17 @@ Deno.test("waitPid() of a pid that is not a child throws SysError ECHILD", async
 
 Deno.test("reapOrphans() reaps a zombie orphan it does not own and leaves owned ones", async () => {
   becomeSubreaper();
-  // The orphan keeps the shell's stdout open, so output() returns once the orphan has exited.
-  const out = await new Deno.Command("sh", {
-    args: ["-c", "echo $$; sh -c 'echo $$' &"],
-    stdout: "piped",
-  }).output();
-  const pid = Number(new TextDecoder().decode(out.stdout).trim().split("\n")[1]);
-  // Between closing its files and becoming a zombie the orphan may need a moment more.
+  const dir = await Deno.makeTempDir();
+  await new Deno.Command("mkfifo", { args: [`${dir}/go`] }).output();
+  // Exits only once its shell is gone (so it is our child), when the FIFO is written.
+  const pid = await orphan(`sh -c 'read x < ${dir}/go'`);
+  await Deno.writeTextFile(`${dir}/go`, "go\n");
+  await Deno.remove(dir, { recursive: true });
+  // Between the write and becoming a zombie the orphan may need a moment more.
   let seen = false;
-  for (let i = 0; i < 1000 && !seen; i++) {
+  for (let i = 0; i < 100_000 && !seen; i++) {
     assert.deepEqual(reapOrphans((p) => (p === pid ? (seen = true) : true)), []);
-    if (!seen) await Promise.resolve();
+    if (!seen) await new Promise((r) => setTimeout(r, 0));
   }
   assert.ok(seen, "the orphan never showed up as a zombie");
   assert.deepEqual(reapOrphans((p) => p !== pid), [pid]);

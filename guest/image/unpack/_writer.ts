@@ -5,12 +5,43 @@
  * (merged mode) or overlayfs whiteouts (layer mode). Directory modes and times are applied at
  * the end, once nothing more is written into them.
  *
+ * Speed: nodes are created with one `*at(parentFd, name)` call on the cached parent directory
+ * fd (no path resolution, no existence check first: `EEXIST` is handled when it happens); a
+ * file gets its contents, owner, mode and times through its own fd (`write`, `fchown`,
+ * `fchmod` only when `open()`'s mode was not exact, `futimens`), the same system calls GNU tar
+ * makes. Entries whose contents are already buffered are applied without an `await`.
+ *
  * @module
  */
-import { chmod, lchown, lsetxattr, lstatKind, lutimes, mknod, SysError } from "@coco/lib/sys";
+import {
+  AtFlags,
+  chmod,
+  chmodAt,
+  closeFdSync,
+  cname,
+  ERRNO,
+  errorOf,
+  fchmod,
+  fchown,
+  futimens,
+  kindAt,
+  lchown,
+  lchownAt,
+  lsetxattr,
+  lutimes,
+  lutimesAt,
+  OFlags,
+  SysError,
+  tryLinkAt,
+  tryMkdirAt,
+  tryMknodAt,
+  tryOpenAt,
+  trySymlinkAt,
+  writeAllSync,
+} from "@coco/lib/sys";
 import { UnpackError } from "./errors.ts";
 import type { EntryTarget } from "./paths.ts";
-import { normalize, OPAQUE_MARKER } from "./paths.ts";
+import { applyOpaque, applyWhiteout } from "./_whiteouts.ts";
 import type { TarTime } from "./pax.ts";
 import type { EntryType, TarEntry } from "./tar_reader.ts";
 import type { Tree } from "./_tree.ts";
@@ -26,6 +57,31 @@ interface DeferredDir {
   atime: TarTime;
 }
 
+const FILE_FLAGS = OFlags.WRONLY | OFlags.CREAT | OFlags.EXCL | OFlags.NOFOLLOW;
+
+/** Where a node goes: its parent directory's fd and its name there (NUL-terminated). */
+interface At {
+  dirFd: number;
+  name: Uint8Array<ArrayBuffer>;
+  /** Absolute path, for errors and the rare path-based calls. */
+  abs: string;
+}
+
+/** Where a file entry's contents come from ({@link TarReader.copyBody}). */
+export interface BodySource {
+  /** Hands the contents to `sink`; `undefined` when done without waiting. */
+  copyBody(sink: (chunk: Uint8Array) => void): Promise<void> | undefined;
+}
+
+/** The process umask (from /proc), or "every bit" when it cannot be read. */
+function processUmask(): number {
+  try {
+    const m = /^Umask:\s+([0-7]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"));
+    if (m) return parseInt(m[1]!, 8);
+  } catch { /* no /proc: always fchmod */ }
+  return 0o777;
+}
+
 /** Counters the writer keeps for {@link UnpackStats}. */
 export interface WriterCounts {
   bytes: number;
@@ -38,6 +94,15 @@ export class LayerWriter {
   #tree: Tree;
   #opts: ResolvedOptions;
   #dirs: DeferredDir[] = [];
+  /** The hard link target of the current entry (absolute). */
+  #linkTo = "";
+  /** Scratch buffer for the current entry's name (NAME_MAX + NUL). */
+  #name = new Uint8Array(256);
+  /** Permission bits the umask keeps from an open() mode (others need an fchmod). */
+  #umask = processUmask();
+  /** The file being written, for {@link #sink}. */
+  #fd = -1;
+  #fdPath = "";
   readonly counts: WriterCounts = { bytes: 0, whiteouts: 0, xattrsSkipped: 0 };
 
   constructor(tree: Tree, opts: ResolvedOptions) {
@@ -46,29 +111,39 @@ export class LayerWriter {
   }
 
   /** Applies `e` (already classified as `target`); `body` yields a file's contents. */
-  async apply(e: TarEntry, target: EntryTarget, body: () => AsyncIterable<Uint8Array>) {
+  apply(e: TarEntry, target: EntryTarget, body: BodySource): Promise<void> | undefined {
     switch (target.kind) {
       case "root":
         if (e.type !== "dir") {
           throw new UnpackError("duplicate_entry", e.path, "a non-directory entry names the root");
         }
-        return this.#metadata(e, this.#tree.root, true);
+        this.#metadata(e, this.#tree.root);
+        return;
       case "whiteout":
-        return this.#whiteout(e.path, target.parent, target.name);
+        applyWhiteout(this.#tree, this.#opts.mode, e.path, target.parent, target.name);
+        this.counts.whiteouts++;
+        return;
       case "opaque":
-        return this.#opaque(e.path, target.dir);
+        applyOpaque(this.#tree, this.#opts.mode, e.path, target.dir);
+        this.counts.whiteouts++;
+        return;
       case "path":
-        return await this.#node(e, target.parts, body);
+        return this.#node(e, target.parts, body);
     }
   }
 
-  async #node(e: TarEntry, parts: string[], body: () => AsyncIterable<Uint8Array>) {
+  /** A file, directory, link or node; a promise only while a file's contents are awaited. */
+  #node(e: TarEntry, parts: string[], body: BodySource): Promise<void> | undefined {
     const tree = this.#tree;
     const rel = parts.join("/");
-    const abs = tree.abs(rel);
-    tree.walk(parts, parts.length - 1, e.path, true);
+    const last = parts.length - 1;
+    const parent = last === 0 ? "" : rel.slice(0, rel.length - parts[last]!.length - 1);
+    let dirFd = tree.dirFd(parts, last, e.path, true, undefined, parent)!;
     // Checked before anything is removed, so a refused entry leaves the target untouched.
-    const linkTo = e.type === "hardlink" ? this.#linkTarget(e, rel) : "";
+    if (e.type === "hardlink") {
+      this.#linkTo = tree.linkTarget(e.linkname, e.path, rel);
+      dirFd = tree.dirFd(parts, last, e.path, true, undefined, parent)!; // may have been closed
+    }
     if ((e.type === "char" || e.type === "block") && !this.#opts.allowDevices) {
       throw new UnpackError("device_not_allowed", e.path, `${e.type} devices are not allowed`);
     }
@@ -76,167 +151,144 @@ export class LayerWriter {
       throw new UnpackError("bad_name", e.path, "the symlink target is empty");
     }
     tree.claim(rel, e.type === "dir" ? "dir" : "node", e.path);
-    const existing = lstatKind(abs);
-    if (e.type === "dir") {
-      if (existing && existing !== "dir") Deno.removeSync(abs);
-      if (existing !== "dir") Deno.mkdirSync(abs);
-      tree.addDir(rel);
-      return this.#metadata(e, abs, true);
+    const at: At = { dirFd, name: cname(parts[last]!, this.#name), abs: tree.abs(rel) };
+    switch (e.type) {
+      case "dir":
+        this.#make(at, "mkdirat", e.type);
+        tree.addDir(rel);
+        this.#metadata(e, at.abs);
+        return;
+      case "file":
+        return this.#writeFile(e, at, body);
+      case "hardlink": // shares its target's inode: no metadata of its own
+        this.#make(at, "linkat", e.type);
+        return;
+      default:
+        this.#make(at, e.type === "symlink" ? "symlinkat" : "mknodat", e.type, e);
+        this.#metadataAt(e, at);
+        return;
     }
-    if (existing) Deno.removeSync(abs, { recursive: existing === "dir" });
-    if (await this.#create(e, e.type, abs, linkTo, body)) this.#metadata(e, abs, false);
   }
 
-  /** Creates a non-directory node; false for a hard link (it has no metadata of its own). */
-  async #create(
-    e: TarEntry,
-    type: Exclude<EntryType, "dir">,
-    abs: string,
-    linkTo: string,
-    body: () => AsyncIterable<Uint8Array>,
-  ): Promise<boolean> {
+  /**
+   * Creates the node `at` names; whatever is already there (from an earlier layer) is removed
+   * first, recursively for a directory, except that a directory is kept for a directory.
+   * Returns the fd for a regular file.
+   */
+  #make(at: At, call: string, type: EntryType, e?: TarEntry): number {
+    let r = this.#create(at, type, e);
+    if (r === -ERRNO.EEXIST) {
+      const kind = kindAt(at.dirFd, at.name);
+      if (kind === "dir" && type === "dir") return 0;
+      if (kind !== undefined) Deno.removeSync(at.abs, { recursive: kind === "dir" });
+      r = this.#create(at, type, e);
+    }
+    if (r < 0) throw errorOf(r, call, at.abs);
+    return r;
+  }
+
+  /** One creating call; `-errno` on failure. */
+  #create(at: At, type: EntryType, e: TarEntry | undefined): number {
     switch (type) {
       case "file":
-        await this.#writeFile(abs, e.size, body());
-        return true;
-      case "symlink":
-        Deno.symlinkSync(e.linkname, abs);
-        return true;
+        return tryOpenAt(at.dirFd, at.name, FILE_FLAGS, e!.mode & 0o777);
+      case "dir":
+        return tryMkdirAt(at.dirFd, at.name, 0o755);
       case "hardlink":
-        Deno.linkSync(linkTo, abs);
-        return false;
+        return tryLinkAt(AtFlags.FDCWD, this.#linkTo, at.dirFd, at.name);
+      case "symlink":
+        return trySymlinkAt(e!.linkname, at.dirFd, at.name);
       case "char":
       case "block":
-        mknod(abs, type, { mode: 0, major: e.devmajor, minor: e.devminor });
-        return true;
+        return tryMknodAt(at.dirFd, at.name, type, 0, e!.devmajor, e!.devminor);
       case "fifo":
-        mknod(abs, "fifo", { mode: 0 });
-        return true;
+        return tryMknodAt(at.dirFd, at.name, "fifo", 0);
     }
   }
 
-  async #writeFile(abs: string, size: number, data: AsyncIterable<Uint8Array>): Promise<void> {
-    const it = data[Symbol.asyncIterator]();
-    const first = await it.next();
-    const head = first.done ? new Uint8Array(0) : first.value;
-    if (head.length === size) {
-      // Whole contents in one chunk (most small files): one op instead of open/write/close.
-      Deno.writeFileSync(abs, head, { createNew: true, mode: 0o600 });
-      this.counts.bytes += size;
-      return;
-    }
-    // Synchronous writes: each is one chunk into the page cache, cheaper than an async op's
-    // thread hop, and short enough not to stall the event loop.
-    const file = Deno.openSync(abs, { write: true, createNew: true, mode: 0o600 });
+  /**
+   * Creates a regular file, streams its contents in, then sets its metadata on the fd. A
+   * promise only when contents had to be awaited.
+   */
+  #writeFile(e: TarEntry, at: At, body: BodySource): Promise<void> | undefined {
+    const fd = this.#make(at, "openat", "file", e);
+    let rest: Promise<void> | undefined;
     try {
-      for (let r = first; !r.done; r = await it.next()) {
-        let chunk = r.value;
-        while (chunk.length > 0) {
-          const n = file.writeSync(chunk);
-          chunk = chunk.subarray(n);
-          this.counts.bytes += n;
-        }
+      this.#fd = fd;
+      this.#fdPath = at.abs;
+      rest = body.copyBody(this.#sink);
+    } catch (err) {
+      this.#closeFile(fd, at.abs);
+      throw err;
+    }
+    if (!rest) return this.#finishFile(e, at, fd);
+    return rest.then(
+      () => this.#finishFile(e, at, fd),
+      (err) => {
+        this.#closeFile(fd, at.abs);
+        throw err;
+      },
+    );
+  }
+
+  /** Ownership, mode, xattrs and times of a written file, then closes it. */
+  #finishFile(e: TarEntry, at: At, fd: number): undefined {
+    try {
+      const o = this.#opts;
+      if (o.ownership) fchown(fd, o.mapUid(e.uid, e.path), o.mapGid(e.gid, e.path), at.abs);
+      // open() set the mode already unless it has setuid/setgid/sticky (which chown clears) or
+      // bits the umask removed.
+      if ((e.mode & (0o7000 | this.#umask)) !== 0) fchmod(fd, e.mode, at.abs);
+      // By path (rare), so errors name lsetxattr as for every other kind of node.
+      for (const [name, value] of e.xattrs) {
+        this.#xattr(e.path, name, () => lsetxattr(at.abs, name, value));
       }
+      futimens(fd, e.atime ?? e.mtime, e.mtime, at.abs);
     } finally {
-      file.close();
+      this.#closeFile(fd, at.abs);
     }
+    return undefined;
   }
 
-  /** Resolves a hard link's target inside the target directory, never through a symlink. */
-  #linkTarget(e: TarEntry, rel: string): string {
-    let parts: string[];
-    try {
-      parts = normalize(e.linkname, e.path);
-    } catch (cause) {
-      throw new UnpackError(
-        "unsafe_link",
-        e.path,
-        "the hard link target leaves the target directory",
-        { cause },
-      );
-    }
-    const targetRel = parts.join("/");
-    if (parts.length === 0 || targetRel === rel) {
-      throw new UnpackError(
-        "unsafe_link",
-        e.path,
-        `the hard link target ${JSON.stringify(e.linkname)} is not a file`,
-      );
-    }
-    const tree = this.#tree;
-    const found = tree.walk(parts, parts.length - 1, e.path, false, "the hard link target");
-    const kind = found ? lstatKind(tree.abs(targetRel)) : undefined;
-    if (kind === undefined || kind === "dir" || tree.seen(targetRel) === "whiteout") {
-      throw new UnpackError(
-        "unsafe_link",
-        e.path,
-        `the hard link target ${JSON.stringify(e.linkname)} ${
-          kind === "dir" ? "is a directory" : "does not exist"
-        }`,
-      );
-    }
-    return tree.abs(targetRel);
+  #closeFile(fd: number, abs: string): void {
+    this.#fd = -1;
+    closeFdSync(fd, abs);
   }
 
-  #whiteout(entry: string, parent: string[], name: string): void {
-    const tree = this.#tree;
-    const rel = [...parent, name].join("/");
-    const layer = this.#opts.mode === "layer";
-    const parentExists = tree.walk(parent, parent.length, entry, layer);
-    tree.claim(rel, "whiteout", entry);
-    this.counts.whiteouts++;
-    if (!parentExists) return;
-    const abs = tree.abs(rel);
-    const existing = lstatKind(abs);
-    if (existing) Deno.removeSync(abs, { recursive: existing === "dir" });
-    if (layer) mknod(abs, "char", { mode: 0, major: 0, minor: 0 });
-  }
+  /** Writes one chunk of the current file (bound once: no closure per file). */
+  #sink = (chunk: Uint8Array): void => {
+    writeAllSync(this.#fd, chunk, this.#fdPath);
+    this.counts.bytes += chunk.length;
+  };
 
-  #opaque(entry: string, dir: string[]): void {
-    const tree = this.#tree;
-    const rel = dir.join("/");
-    tree.walk(dir, dir.length, entry, true);
-    tree.claim(rel === "" ? OPAQUE_MARKER : `${rel}/${OPAQUE_MARKER}`, "opaque", entry);
-    this.counts.whiteouts++;
-    if (this.#opts.mode === "layer") {
-      lsetxattr(tree.abs(rel), "trusted.overlay.opaque", "y");
-    } else {
-      this.#clearLower(rel);
+  /** Directories (path-based): ownership and xattrs now, mode and times at the end. */
+  #metadata(e: TarEntry, abs: string): void {
+    const o = this.#opts;
+    if (o.ownership) lchown(abs, o.mapUid(e.uid, e.path), o.mapGid(e.gid, e.path));
+    for (const [name, value] of e.xattrs) {
+      this.#xattr(e.path, name, () => lsetxattr(abs, name, value));
     }
+    this.#dirs.push({ abs, mode: e.mode, mtime: e.mtime, atime: e.atime ?? e.mtime });
   }
 
-  /** Merged mode: removes everything under `rel` that this layer did not write or use. */
-  #clearLower(rel: string): void {
-    const tree = this.#tree;
-    for (const child of Deno.readDirSync(tree.abs(rel))) {
-      const childRel = rel === "" ? child.name : `${rel}/${child.name}`;
-      const realDir = child.isDirectory && !child.isSymlink;
-      if (realDir && (tree.seen(childRel) === "dir" || tree.usedDir(childRel))) {
-        this.#clearLower(childRel);
-      } else if (tree.seen(childRel) === undefined) {
-        Deno.removeSync(tree.abs(childRel), { recursive: realDir });
-      }
+  /** Symlinks, devices and FIFOs: ownership, mode (not symlinks), xattrs, times. */
+  #metadataAt(e: TarEntry, at: At): void {
+    const o = this.#opts;
+    if (o.ownership) lchownAt(at.dirFd, at.name, o.mapUid(e.uid, e.path), o.mapGid(e.gid, e.path));
+    if (e.type !== "symlink") chmodAt(at.dirFd, at.name, e.mode);
+    for (const [name, value] of e.xattrs) {
+      this.#xattr(e.path, name, () => lsetxattr(at.abs, name, value));
     }
+    lutimesAt(at.dirFd, at.name, e.atime ?? e.mtime, e.mtime);
   }
 
-  /** Ownership, then mode, xattrs and times (directories: mode and times deferred). */
-  #metadata(e: TarEntry, abs: string, isDir: boolean): void {
-    if (this.#opts.ownership) {
-      lchown(abs, this.#opts.mapUid(e.uid, e.path), this.#opts.mapGid(e.gid, e.path));
-    }
-    if (!isDir && e.type !== "symlink") chmod(abs, e.mode);
-    for (const [name, value] of e.xattrs) this.#xattr(e.path, abs, name, value);
-    const atime = e.atime ?? e.mtime;
-    if (isDir) this.#dirs.push({ abs, mode: e.mode, mtime: e.mtime, atime });
-    else lutimes(abs, atime, e.mtime);
-  }
-
-  #xattr(entry: string, abs: string, name: string, value: Uint8Array): void {
+  /** Sets one xattr with `set`, unless forbidden; may skip unsupported ones (option). */
+  #xattr(entry: string, name: string, set: () => void): void {
     if (FORBIDDEN_XATTRS.some((p) => name.startsWith(p))) {
       throw new UnpackError("forbidden_xattr", entry, `a layer may not set the xattr ${name}`);
     }
     try {
-      lsetxattr(abs, name, value);
+      set();
     } catch (err) {
       if (
         !(err instanceof SysError) || err.code !== "EOPNOTSUPP" ||
@@ -253,5 +305,10 @@ export class LayerWriter {
       lutimes(d.abs, d.atime, d.mtime);
     }
     this.#dirs = [];
+  }
+
+  /** Closes the directory fds. */
+  close(): void {
+    this.#tree.close();
   }
 }

@@ -26,6 +26,17 @@ function bad(what: string): UnpackError {
 
 /** Decodes UTF-8 strictly (invalid bytes are an error naming `what`). */
 export function decodeUtf8(b: Uint8Array, what: string): string {
+  // ASCII (nearly every name) without a call into the runtime's decoder.
+  if (b.length <= 4096) {
+    let ascii = true;
+    for (let i = 0; i < b.length; i++) {
+      if (b[i]! > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
+  }
   try {
     return utf8.decode(b);
   } catch {

@@ -55,29 +55,30 @@ export function parseNumber(
   field: string,
   signed = false,
 ): number {
-  const f = b.subarray(start, start + len);
-  if (f.length > 0 && (f[0]! & 0x80) !== 0) {
-    const negative = (f[0]! & 0x40) !== 0;
+  const end = start + len;
+  if (len > 0 && (b[start]! & 0x80) !== 0) {
+    const negative = (b[start]! & 0x40) !== 0;
     if (negative && !signed) throw bad(field);
-    let v = BigInt(f[0]! & 0x7f) - (negative ? 0x80n : 0n);
-    for (let i = 1; i < f.length; i++) v = (v << 8n) | BigInt(f[i]!);
+    let v = BigInt(b[start]! & 0x7f) - (negative ? 0x80n : 0n);
+    for (let i = start + 1; i < end; i++) v = (v << 8n) | BigInt(b[i]!);
     if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
       throw bad(field);
     }
     return Number(v);
   }
-  let i = 0;
-  while (i < f.length && f[i] === 0x20) i++;
+  // Indexes into the block directly: no subarray per field (seven fields per header).
+  let i = start;
+  while (i < end && b[i] === 0x20) i++;
   let v = 0;
   let digits = 0;
-  for (; i < f.length; i++) {
-    const c = f[i]!;
+  for (; i < end; i++) {
+    const c = b[i]!;
     if (c === 0 || c === 0x20) break;
     if (c < 0x30 || c > 0x37) throw bad(field);
     v = v * 8 + (c - 0x30);
     digits++;
   }
-  for (; i < f.length; i++) if (f[i] !== 0 && f[i] !== 0x20) throw bad(field);
+  for (; i < end; i++) if (b[i] !== 0 && b[i] !== 0x20) throw bad(field);
   if (digits > 0 && !Number.isSafeInteger(v)) throw bad(field);
   return v;
 }
@@ -85,13 +86,21 @@ export function parseNumber(
 /** Checks the header checksum (unsigned sum, or the signed sum some old tars wrote). */
 export function verifyChecksum(b: Uint8Array): void {
   const stored = parseNumber(b, 148, 8, "chksum");
+  // Unsigned sum with the checksum field counted as spaces; the signed sum differs by 256 for
+  // each byte over 127.
   let unsigned = 0;
-  let signed = 0;
+  let high = 0;
   for (let i = 0; i < BLOCK; i++) {
-    const c = i >= 148 && i < 156 ? 0x20 : b[i]!;
+    const c = b[i]!;
     unsigned += c;
-    signed += c > 127 ? c - 256 : c;
+    if (c > 127) high++;
   }
+  for (let i = 148; i < 156; i++) {
+    const c = b[i]!;
+    unsigned += 0x20 - c;
+    if (c > 127) high--;
+  }
+  const signed = unsigned - 256 * high;
   if (stored !== unsigned && stored !== signed) {
     throw new UnpackError(
       "bad_checksum",
@@ -102,10 +111,11 @@ export function verifyChecksum(b: Uint8Array): void {
 }
 
 function magicOf(b: Uint8Array): RawHeader["format"] {
-  const m = String.fromCharCode(...b.subarray(257, 265));
-  if (m === "ustar\x0000") return "ustar";
-  if (m === "ustar  \x00") return "gnu";
-  if (m.startsWith("ustar\x00")) return "ustar"; // some writers leave the version blank
+  // "ustar" at 257; then "\x0000" (POSIX), "  \x00" (GNU) or a blank version (some writers).
+  if (b[257] !== 0x75 || b[258] !== 0x73 || b[259] !== 0x74 || b[260] !== 0x61) return "v7";
+  if (b[261] !== 0x72) return "v7";
+  if (b[262] === 0) return "ustar";
+  if (b[262] === 0x20 && b[263] === 0x20 && b[264] === 0) return "gnu";
   return "v7";
 }
 

@@ -72,6 +72,10 @@ interface Pending {
   longLink?: Uint8Array;
 }
 
+/** Type flags of extension headers (`x`, `g`, `L`, `K`) as bytes. */
+const EXTENSION_FLAGS = new Set([0x78, 0x67, 0x4c, 0x4b]);
+const NO_PENDING: Readonly<Pending> = Object.freeze({});
+
 const padding = (size: number) => (BLOCK - (size % BLOCK)) % BLOCK;
 
 /** Reads entries one at a time; call {@link body} before the next {@link next} to get data. */
@@ -90,14 +94,35 @@ export class TarReader {
     this.#limits = limits;
   }
 
+  /**
+   * The next entry, without waiting, when its header is already buffered and is an ordinary
+   * one (no extension records before it, not the end-of-archive marker). `undefined` when
+   * {@link next} must be called instead; then nothing of the header has been consumed.
+   */
+  nextBuffered(): TarEntry | undefined {
+    if (this.#ended) return undefined;
+    const skip = this.#left + this.#pad;
+    const block = this.#in.peekBuffered(skip, BLOCK);
+    // Extension headers, and a possible zero block, take the general path.
+    if (block === null || block[0] === 0 || EXTENSION_FLAGS.has(block[156]!)) return undefined;
+    this.#in.skipBuffered(skip + BLOCK);
+    this.#left = this.#pad = 0;
+    return this.#entry(parseHeader(block), NO_PENDING);
+  }
+
   /** The next entry, or `null` after the end-of-archive marker. */
   async next(): Promise<TarEntry | null> {
     if (this.#ended) return null;
-    await this.#in.skip(this.#left + this.#pad, "an entry's contents");
+    const rest = this.#in.skipBuffered(this.#left + this.#pad);
+    if (rest > 0) await this.#in.skip(rest, "an entry's contents");
     this.#left = this.#pad = 0;
     const pending: Pending = {};
     for (;;) {
-      const block = await this.#in.readExact(BLOCK, "a tar header");
+      // Most headers sit whole in the current chunk: no wait for them.
+      let block = this.#in.readBuffered(BLOCK);
+      if (block === null || block.length < BLOCK) {
+        block = await this.#in.readExact(BLOCK, "a tar header", block);
+      }
       if (block === null) {
         throw new UnpackError(
           "truncated",
@@ -146,6 +171,32 @@ export class TarReader {
     }
   }
 
+  /**
+   * Hands the current entry's contents to `sink`, chunk by chunk (views of the stream's chunks,
+   * valid only during the call). Returns `undefined` when everything was already buffered (no
+   * wait), else a promise for the rest.
+   */
+  copyBody(sink: (chunk: Uint8Array) => void): Promise<void> | undefined {
+    while (this.#left > 0) {
+      const chunk = this.#in.readBuffered(this.#left);
+      if (chunk === null) return this.#copyRest(sink);
+      this.#left -= chunk.length;
+      sink(chunk);
+    }
+    return undefined;
+  }
+
+  async #copyRest(sink: (chunk: Uint8Array) => void): Promise<void> {
+    while (this.#left > 0) {
+      const chunk = await this.#in.read(this.#left);
+      if (chunk === null) {
+        throw new UnpackError("truncated", undefined, "the stream ends inside an entry's contents");
+      }
+      this.#left -= chunk.length;
+      sink(chunk);
+    }
+  }
+
   /** The current entry's contents, as views of the stream's chunks. */
   async *body(): AsyncGenerator<Uint8Array> {
     while (this.#left > 0) {
@@ -167,10 +218,12 @@ export class TarReader {
         `${what} of ${h.size} bytes exceeds the limit of ${limit}`,
       );
     }
-    const body = h.size === 0 ? new Uint8Array(0) : await this.#in.readExact(h.size, `a ${what}`);
-    if (body === null) {
+    const view = h.size === 0 ? new Uint8Array(0) : await this.#in.readExact(h.size, `a ${what}`);
+    if (view === null) {
       throw new UnpackError("truncated", undefined, `the stream ends inside a ${what}`);
     }
+    // A copy: the view ends with its chunk, and the records outlive it.
+    const body = view.slice();
     await this.#in.skip(padding(h.size), `a ${what}`);
     return body;
   }
@@ -199,8 +252,10 @@ export class TarReader {
     const pax = readPax(local ? new Map([...this.#global, ...local]) : this.#global);
     const path = pax.path ?? decodeUtf8(longName ?? h.name, "an entry name");
     const linkname = pax.linkpath ?? decodeUtf8(longLink ?? h.linkname, `the link name of ${path}`);
-    for (const [what, s] of [["path", path], ["link name", linkname]]) {
-      if (new TextEncoder().encode(s!).length > this.#limits.maxPathBytes) {
+    for (const [what, s] of [["path", path], ["link name", linkname]] as const) {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: most names need no encoding to check.
+      const max = this.#limits.maxPathBytes;
+      if (s.length * 3 > max && new TextEncoder().encode(s).length > max) {
         throw new UnpackError(
           "bad_name",
           path,

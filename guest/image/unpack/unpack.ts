@@ -98,17 +98,24 @@ export async function unpackLayer(
     Deno.writeFileSync(incompleteMarker(targetDir), new Uint8Array(0));
     const reader = new TarReader(input, opts.limits);
     const writer = new LayerWriter(new Tree(root), opts);
-    for (let e = await reader.next(); e !== null; e = await reader.next()) {
-      last = e.path;
-      const target = classify(e.path);
-      try {
-        await writer.apply(e, target, () => reader.body());
-      } catch (err) {
-        throw asUnpackError(err, e.path);
+    try {
+      // Entries whose header and contents are already buffered go through without an await.
+      for (;;) {
+        const e = reader.nextBuffered() ?? await reader.next();
+        if (e === null) break;
+        last = e.path;
+        try {
+          const pending = writer.apply(e, classify(e.path), reader);
+          if (pending) await pending;
+        } catch (err) {
+          throw asUnpackError(err, e.path);
+        }
+        entries++;
       }
-      entries++;
+      writer.finish();
+    } finally {
+      writer.close();
     }
-    writer.finish();
     Deno.removeSync(incompleteMarker(targetDir));
     input.release();
     return {
