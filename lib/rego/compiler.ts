@@ -1,12 +1,14 @@
 /**
  * Compiler: parses modules, classifies rules (complete, partial set, partial object / ref head,
  * function), resolves variables, checks what OPA checks at compile time that policies here
- * can hit, and indexes rules in a tree keyed by their static path under `data`.
+ * can hit (including recursion, `recursion.ts`), and indexes rules in a tree keyed by their
+ * static path under `data`.
  */
 
 import type { Module, Rule, RuleBody, Term } from "./ast.ts";
 import { RegoError } from "./errors.ts";
 import { parseModule } from "./parser.ts";
+import { checkRecursion } from "./recursion.ts";
 import { Resolver } from "./resolve.ts";
 
 /** A compiled rule definition. */
@@ -49,6 +51,8 @@ export interface RuleNode {
   isPackage: boolean;
   /** All complete definitions yield the same constant (stop at the first success). */
   sameConst: boolean;
+  /** All function definitions yield the same constant (stop at the first success). */
+  fnSameConst: boolean;
 }
 
 /** Output of compilation shared by all evaluations. */
@@ -81,6 +85,7 @@ function newNode(path: string[]): RuleNode {
     defaults: [],
     isPackage: false,
     sameConst: false,
+    fnSameConst: false,
   };
 }
 
@@ -231,6 +236,7 @@ export function compileModules(
   };
   for (const m of modules) compileModule(m, root, ruleNames.get(m.pkg.join("."))!, fnArity, arity);
   finish(root);
+  checkRecursion(root);
   return { root, modules };
 }
 
@@ -296,9 +302,14 @@ function compileModule(
   }
 }
 
-function finish(n: RuleNode): void {
-  const consts = n.complete.flatMap((d) => d.bodies.map((b) => b.value));
-  n.sameConst = consts.length > 0 &&
+function sameConstant(defs: RuleDef[]): boolean {
+  const consts = defs.flatMap((d) => d.bodies.map((b) => b.value));
+  return consts.length > 0 &&
     consts.every((v) => v.t === "scalar" && consts[0]!.t === "scalar" && v.v === consts[0]!.v);
+}
+
+function finish(n: RuleNode): void {
+  n.sameConst = sameConstant(n.complete);
+  n.fnSameConst = sameConstant(n.functions);
   for (const c of n.children.values()) finish(c);
 }

@@ -8,3 +8,9 @@ export type RegoErrorCode = "parse" | "compile" | "eval" | "limit" | "conflict";
 
 /** Any failure to parse, compile or evaluate a policy. Messages name `file:line:col`. */
 export class RegoError extends CodedError<RegoErrorCode> {}
+
+/** True for the JS engine's stack overflow (deep recursion), which the engine reports as a
+ * RegoError("limit"). */
+export function isStackOverflow(e: unknown): e is RangeError {
+  return e instanceof RangeError && e.message.includes("call stack");
+}

@@ -5,7 +5,7 @@
  */
 
 import type { BinOp, Literal, Loc, Query, Term, With } from "./ast.ts";
-import { RegoError } from "./errors.ts";
+import { isStackOverflow, RegoError } from "./errors.ts";
 import { type Token, tokenize } from "./lexer.ts";
 
 const REL_OPS = new Set(["==", "!=", "<", "<=", ">", ">="]);
@@ -19,6 +19,14 @@ function isOpExpr(t: Term): boolean {
 }
 
 /** Shared token cursor and expression grammar. */
+/** Deepest nesting of terms the parser accepts. */
+const MAX_NESTING = 300;
+
+/** Errors a speculative parse must not swallow: nesting limits and stack overflows. */
+export function isFatal(e: unknown): boolean {
+  return isStackOverflow(e) || (e instanceof RegoError && e.code === "limit");
+}
+
 export class ExprParser {
   protected toks: Token[];
   protected pos = 0;
@@ -150,7 +158,8 @@ export class ExprParser {
       this.next();
       this.parseOr();
       return this.is("in");
-    } catch {
+    } catch (e) {
+      if (isFatal(e)) throw e;
       return false;
     } finally {
       this.pos = save;
@@ -258,7 +267,13 @@ export class ExprParser {
 
   /** A primary term with reference / call suffixes. */
   parseTerm(): Term {
-    if (++this.#depth > 1000) this.fail("expression nested too deeply");
+    if (++this.#depth > MAX_NESTING) {
+      const t = this.tok;
+      throw new RegoError(
+        "limit",
+        `${this.file}:${t.line}:${t.col}: expression nested too deeply (more than ${MAX_NESTING} levels)`,
+      );
+    }
     try {
       return this.parsePostfix(this.parsePrimary());
     } finally {
@@ -403,7 +418,8 @@ export class ExprParser {
         this.next();
         return body;
       }
-    } catch {
+    } catch (e) {
+      if (isFatal(e)) throw e; // not a syntax question: give up
       // not a comprehension
     }
     this.pos = save;

@@ -1,8 +1,8 @@
 /** Module parser: package, imports and rules (v0 and v1 syntax). */
 
-import type { Import, Module, Query, Rule, RuleBody, Term } from "./ast.ts";
+import type { Import, Literal, Module, Query, Rule, RuleBody, Term } from "./ast.ts";
 import { RegoError } from "./errors.ts";
-import { ExprParser } from "./parse_expr.ts";
+import { ExprParser, isFatal } from "./parse_expr.ts";
 
 /** Parser options. In v0 mode a module is v1 only if it imports `rego.v1`. */
 export interface ParseOptions {
@@ -202,7 +202,11 @@ class ModuleParser extends ExprParser {
     const hasIf = this.accept("if");
     let body: Query = [];
     let has = false;
-    if (this.is("{")) {
+    const compr = this.is("{") ? this.tryComprehensionBody() : undefined;
+    if (compr) {
+      body = [compr];
+      has = true;
+    } else if (this.is("{")) {
       this.next();
       body = this.parseQuery(["}"]);
       this.expect("}");
@@ -212,6 +216,27 @@ class ModuleParser extends ExprParser {
       has = true;
     }
     return { body: { value, body, loc }, has, hasIf };
+  }
+
+  /** A body written as a set or object comprehension (`x if { 1 | 1 }`) is that one
+   * expression, as in regorus; anything else rewinds and is parsed as a query. */
+  private tryComprehensionBody(): Literal | undefined {
+    const start = this.tok;
+    const save = this.pos, saveOr = this.noOr;
+    try {
+      const e = this.parsePrimary();
+      const ends = this.tok.nl || this.tok.kind === "eof" || this.is("else");
+      if ((e.t === "scompr" || e.t === "ocompr") && ends) {
+        const text = this.src.slice(start.start, this.prevEnd());
+        return { k: "expr", e, neg: false, withs: [], loc: this.loc(start), text };
+      }
+    } catch (e) {
+      if (isFatal(e)) throw e; // not a syntax question: give up
+      // not a comprehension
+    }
+    this.pos = save;
+    this.noOr = saveOr;
+    return undefined;
   }
 }
 

@@ -5,7 +5,7 @@ import type { Builtin, BuiltinTable } from "./builtins/_util.ts";
 import { BuiltinError } from "./builtins/_util.ts";
 import { builtins as standardBuiltins } from "./builtins/mod.ts";
 import { type Compiled, compileModules, type RuleNode } from "./compiler.ts";
-import { RegoError } from "./errors.ts";
+import { isStackOverflow, RegoError } from "./errors.ts";
 import { Evaluator } from "./eval/rules.ts";
 import { explain, type Explanation } from "./explain.ts";
 import { parseModule, parseQuery } from "./parser.ts";
@@ -101,7 +101,7 @@ export class Policy implements CompiledPolicy {
   #query(text: string): CompiledQuery {
     let q = this.#queries.get(text);
     if (q) return q;
-    const parsed = guardStack(() => parseQuery(text));
+    const parsed = guardStack(() => parseQuery(text), "Query compilation");
     const resolver = new Resolver({
       file: "<query>",
       pkg: [],
@@ -111,7 +111,10 @@ export class Policy implements CompiledPolicy {
       builtinArity: (n) => this.table.get(n)?.arity,
       functionArity: (p) => functionArity(this.compiled.root, p),
     });
-    const body = resolver.resolveBody(undefined, [], parsed, true).body;
+    const body = guardStack(
+      () => resolver.resolveBody(undefined, [], parsed, true).body,
+      "Query compilation",
+    );
     const order = [...body].sort((a, b) => a.loc.line - b.loc.line || a.loc.col - b.loc.col);
     q = { body, order, single: body.length === 1 };
     if (this.#queries.size >= MAX_QUERY_CACHE) this.#queries.clear();
@@ -148,7 +151,7 @@ export class Policy implements CompiledPolicy {
       if (i === q.body.length) {
         const bindings = new Map<string, Value>();
         for (const [k, v] of ev.env) {
-          if (!k.startsWith("_") && !k.includes("$")) bindings.set(k, v);
+          if (v !== undefined && !k.startsWith("_") && !k.includes("$")) bindings.set(k, v);
         }
         const expressions = q.order.map((l) => exprs.get(l) ?? true);
         results.push({ bindings, expressions });
@@ -180,12 +183,12 @@ export class Policy implements CompiledPolicy {
 
   queryAll(query: string, options: EvalOptions = {}) {
     const { results, prints } = this.#run(query, options, false);
-    return { results: results.map(jsonResult), prints };
+    return { results: guardStack(() => results.map(jsonResult)), prints };
   }
 
   evaluate(query: string, options: EvalOptions = {}): EvalResult {
     const { results, prints } = this.#run(query, options, true);
-    const r = results[0] && jsonResult(results[0]);
+    const r = results[0] && guardStack(() => jsonResult(results[0]!));
     let value: JsonValue | undefined;
     if (r) {
       value = Object.keys(r.bindings).length > 0 ? r.bindings : r.expressions.at(-1);
@@ -217,13 +220,14 @@ function functionArity(root: RuleNode, path: string): number | undefined {
   return n?.functions[0]?.args?.length;
 }
 
-/** Turns a JS stack overflow into a RegoError. */
-export function guardStack<T>(f: () => T): T {
+/** Turns a JS stack overflow (deeply nested policy text, input, data or values) into a
+ * RegoError("limit"); `what` names the stage in the message. */
+export function guardStack<T>(f: () => T, what = "Evaluation"): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof RangeError) {
-      throw new RegoError("limit", "Evaluation exceeded the maximum nesting depth", { cause: e });
+    if (isStackOverflow(e)) {
+      throw new RegoError("limit", `${what} exceeded the maximum nesting depth`, { cause: e });
     }
     throw e;
   }
@@ -253,13 +257,14 @@ function customTable(custom: Record<string, CustomBuiltin> | undefined): Builtin
 /** Compiles modules. Throws RegoError ("parse" | "compile") naming `file:line:col`. */
 export function compile(modules: RegoModule[], options: CompileOptions = {}): CompiledPolicy {
   const table = customTable(options.customBuiltins);
-  const compiled = guardStack(() =>
-    compileModules(modules, options.v0 ?? false, (n) => table.get(n)?.arity)
+  const compiled = guardStack(
+    () => compileModules(modules, options.v0 ?? false, (n) => table.get(n)?.arity),
+    "Compilation",
   );
   return new Policy(compiled, table);
 }
 
 /** Checks that a module parses. Throws RegoError ("parse"). */
 export function checkSyntax(source: string, options: { v0?: boolean } = {}): void {
-  guardStack(() => parseModule(source, "policy.rego", { v0: options.v0 ?? false }));
+  guardStack(() => parseModule(source, "policy.rego", { v0: options.v0 ?? false }), "Parsing");
 }

@@ -252,22 +252,27 @@ export function fromJson(j: unknown): Value {
   throw new TypeError(`Cannot convert ${typeof j} to a Rego value`);
 }
 
-/** Converts a value to JSON: sets become sorted arrays, non-string keys are JSON-encoded. */
+/** Converts a value to JSON: sets become sorted arrays, non-string keys are JSON-encoded. A
+ * `__proto__` key becomes an own property (never the prototype). */
 export function toJson(v: Value): JsonValue {
   if (v === null || typeof v !== "object") return v;
   if (Array.isArray(v)) return v.map(toJson);
   if (v instanceof SetValue) return v.values().map(toJson);
-  const out: { [key: string]: JsonValue } = Object.create(null);
-  for (const [k, val] of (v as ObjectValue).entries()) {
+  const o = v as ObjectValue;
+  const out: { [key: string]: JsonValue } = {};
+  for (const k of o.keys()) {
+    const val = toJson(o.get(k)!);
     const key = typeof k === "string" ? k : JSON.stringify(toJson(k));
-    Object.defineProperty(out, key, {
-      value: toJson(val),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    if (key === "__proto__") {
+      Object.defineProperty(out, key, {
+        value: val,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else out[key] = val;
   }
-  return Object.setPrototypeOf(out, Object.prototype);
+  return out;
 }
 
 /** Truthiness in Rego: everything except `false` (undefined is handled by callers). */

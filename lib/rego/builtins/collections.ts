@@ -2,7 +2,8 @@
 
 import { equal, ObjectValue, SetValue, typeName, type Value } from "../value.ts";
 import { arr, BuiltinError, type BuiltinTable, define, num, obj, set, show } from "./_util.ts";
-import { jsonFilter, jsonPatch, jsonRemove } from "./json_ops.ts";
+import { jsonFilter, jsonRemove } from "./json_ops.ts";
+import { jsonPatch } from "./json_patch.ts";
 
 function keysOf(name: string, v: Value | undefined): Value[] {
   if (Array.isArray(v)) return [...v];
@@ -105,8 +106,10 @@ export function collections(t: BuiltinTable): void {
   is("is_object", "object");
   is("is_null", "null");
   define(t, "type_name", 1, ([v]) => typeName(v!));
+  // The relation itself is evaluated by the interpreter (it yields many values); this entry
+  // gives the resolver its arity and serves `with walk as …` replacements only.
   define(t, "walk", 1, () => {
-    throw new BuiltinError("`walk` is not supported");
+    throw new BuiltinError("`walk` cannot be called through a replacement");
   });
 }
 

@@ -34,52 +34,116 @@ function semverCmp(a: string, b: string): number {
   return 0;
 }
 
-const SI: Record<string, number> = {
-  "": 1,
-  k: 1e3,
-  K: 1e3,
-  m: 1e-3,
-  M: 1e6,
-  g: 1e9,
-  G: 1e9,
-  t: 1e12,
-  T: 1e12,
-  p: 1e15,
-  P: 1e15,
-  e: 1e18,
-  E: 1e18,
-};
-const BIN: Record<string, number> = {
-  ki: 2 ** 10,
-  mi: 2 ** 20,
-  gi: 2 ** 30,
-  ti: 2 ** 40,
-  pi: 2 ** 50,
-  ei: 2 ** 60,
-};
+/** A lookup table keyed by user text (a Map: `constructor` is not a suffix). */
+function table(o: Record<string, number>): Map<string, number> {
+  return new Map(Object.entries(o));
+}
 
-function parseUnits(name: string, s: string, bytes: boolean): number {
-  const x = s.replaceAll('"', "");
-  if (/\s/.test(x)) throw new BuiltinError(`\`${name}\`: spaces not allowed in resource string`);
-  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)([a-zA-Z]*)$/.exec(x);
-  if (!m) throw new BuiltinError(`\`${name}\`: could not parse ${show(s)}`);
-  const n = Number(m[1]);
-  let unit = m[2]!;
-  if (bytes) {
-    unit = unit.toLowerCase();
-    if (unit.endsWith("b")) unit = unit.slice(0, -1);
-    if (unit === "") return Math.trunc(n);
-    if (BIN[unit]) return Math.trunc(n * BIN[unit]!);
-    const si = SI[unit];
-    if (si === undefined || unit === "m") {
-      throw new BuiltinError(`\`${name}\`: unknown unit ${show(m[2]!)}`);
+/** Decimal exponents of `units.parse` suffixes (regorus adds the SI prefixes OPA lacks). */
+const TEN_EXP = table({
+  E: 18,
+  e: 18,
+  P: 15,
+  p: 15,
+  T: 12,
+  t: 12,
+  G: 9,
+  g: 9,
+  M: 6,
+  K: 3,
+  k: 3,
+  m: -3,
+  Q: 30,
+  R: 27,
+  Y: 24,
+  Z: 21,
+  h: 2,
+  da: 1,
+  d: -1,
+  c: -2,
+  "μ": -6,
+  n: -9,
+  f: -15,
+  a: -18,
+  z: -21,
+  y: -24,
+  r: -27,
+  q: -30,
+  "": 0,
+});
+/** Binary exponents of `units.parse` suffixes (case-insensitive). */
+const TWO_EXP = table({
+  ki: 10,
+  mi: 20,
+  gi: 30,
+  ti: 40,
+  pi: 50,
+  ei: 60,
+  zi: 70,
+  yi: 80,
+});
+/** Decimal exponents of `units.parse_bytes` suffixes (lower-cased, optional `b`). */
+const TENB_EXP = table({
+  q: 30,
+  r: 27,
+  y: 24,
+  z: 21,
+  e: 18,
+  p: 15,
+  t: 12,
+  g: 9,
+  m: 6,
+  k: 3,
+});
+
+const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** Splits `"1.5Ki"` into the number text (up to the last ASCII digit) and the suffix. */
+function splitUnits(name: string, s: string): { num: string; suffix: string } {
+  const x = s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s;
+  if (/\s/.test(x)) throw new BuiltinError(`\`${name}\`: spaces not allowed in resource strings`);
+  let last = -1;
+  for (let i = x.length - 1; i >= 0; i--) {
+    const c = x.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      last = i;
+      break;
     }
-    return Math.trunc(n * si);
   }
-  if (BIN[unit.toLowerCase()] && unit[1] === "i") return n * BIN[unit.toLowerCase()]!;
-  const si = SI[unit];
-  if (si === undefined) throw new BuiltinError(`\`${name}\`: unknown unit ${show(unit)}`);
-  return unit === "m" ? n / 1000 : n * si;
+  const num = last < 0 ? x : x.slice(0, last + 1);
+  if (!NUMBER.test(num)) throw new BuiltinError(`\`${name}\`: could not parse number ${show(s)}`);
+  return { num, suffix: last < 0 ? "" : x.slice(last + 1) };
+}
+
+/** `num` scaled by 10^e, computed on the decimal text so that `1m` is exactly 0.001. */
+function scaled10(num: string, e: number): number {
+  const m = /^(.*?)(?:[eE]([+-]?\d+))?$/.exec(num)!;
+  return Number(`${m[1]}e${Number(m[2] ?? 0) + e}`);
+}
+
+function roundHalfAway(n: number): number {
+  return Math.sign(n) * Math.round(Math.abs(n));
+}
+
+/** `units.parse`: SI and binary suffixes; an unknown suffix is undefined (as regorus). */
+function parseUnits(s: string): number | undefined {
+  const { num, suffix } = splitUnits("units.parse", s);
+  const ten = TEN_EXP.get(suffix);
+  if (ten !== undefined) return scaled10(num, ten);
+  const two = TWO_EXP.get(suffix.toLowerCase());
+  return two === undefined ? undefined : Number(num) * 2 ** two;
+}
+
+/** `units.parse_bytes`: `Ki`/`KiB`/`K`/`KB`…, case-insensitive, rounded to an integer. */
+function parseBytes(s: string): number | undefined {
+  const { num, suffix } = splitUnits("units.parse_bytes", s);
+  const low = suffix.toLowerCase();
+  const base = low.endsWith("ib") ? low.slice(0, -1) : low;
+  if (base === "" || TWO_EXP.has(base)) {
+    return roundHalfAway(Number(num) * 2 ** (TWO_EXP.get(base) ?? 0));
+  }
+  const ten = TENB_EXP.get(low.endsWith("b") ? low.slice(0, -1) : low);
+  return ten === undefined ? undefined : roundHalfAway(scaled10(num, ten));
 }
 
 const UUID =
@@ -113,6 +177,14 @@ function uuidParse(s: string): Value | undefined {
       out.set("domain", ["Person", "Group", "Org"][parseInt(hex.slice(18, 20), 16)] ?? "Invalid");
     }
   }
+  if (version === 6) {
+    const ticks = (BigInt("0x" + hex.slice(0, 8)) << 28n) |
+      (BigInt("0x" + hex.slice(8, 12)) << 12n) |
+      BigInt("0x" + hex.slice(13, 16));
+    out.set("time", Number((ticks - 122192928000000000n) * 100n));
+  } else if (version === 7) {
+    out.set("time", parseInt(hex.slice(0, 12), 16) * 1e6);
+  }
   return out;
 }
 
@@ -125,12 +197,12 @@ export function misc(t: BuiltinTable): void {
     2,
     ([a, b]) => semverCmp(str("semver.compare", a), str("semver.compare", b)),
   );
-  define(t, "units.parse", 1, ([s]) => parseUnits("units.parse", str("units.parse", s), false));
+  define(t, "units.parse", 1, ([s]) => parseUnits(str("units.parse", s)));
   define(
     t,
     "units.parse_bytes",
     1,
-    ([s]) => parseUnits("units.parse_bytes", str("units.parse_bytes", s), true),
+    ([s]) => parseBytes(str("units.parse_bytes", s)),
   );
   const uuids = new Map<string, string>();
   define(t, "uuid.rfc4122", 1, ([s]) => {

@@ -162,7 +162,8 @@ export function regex(t: BuiltinTable): void {
   define(t, "glob.match", 3, ([p, d, s]) => {
     const pattern = str("glob.match", p);
     let delims: string[];
-    if (d === null) delims = ["."];
+    // null: no delimiters at all (regorus); an empty array: the default ".".
+    if (d === null) delims = [];
     else if (Array.isArray(d)) delims = d.map((x) => str("glob.match", x));
     else throw new BuiltinError("`glob.match` expects array of delimiters or null");
     if (Array.isArray(d) && d.length === 0) delims = ["."];

@@ -1,5 +1,6 @@
 /** A Go `fmt.Sprintf` subset for Rego's `sprintf`: flags `-+ #0`, width, precision, verbs
- * `v s d i f F e E g G x X o b c q t T %`. */
+ * `v s d i f F e E g G x X o O b c q t T %`; `%o` / `%O` (0O / 0o prefix) and `%f` without a
+ * precision follow regorus. */
 
 import { typeName, type Value } from "../value.ts";
 import { BuiltinError, show } from "./_util.ts";
@@ -79,7 +80,10 @@ export function sprintf(fmt: string, args: Value[]): string {
         break;
       case "f":
       case "F":
-        s = typeof a === "number" ? a.toFixed(prec ?? 6) : `%!f(${typeName(a)}=${goValue(a)})`;
+        // Without a precision regorus prints the number as is (3.14, not Go's 3.140000).
+        s = typeof a === "number"
+          ? (prec === undefined ? fmtNumber(a) : a.toFixed(prec))
+          : `%!f(${typeName(a)}=${goValue(a)})`;
         if (plus && typeof a === "number" && a >= 0) s = "+" + s;
         break;
       case "e":
@@ -94,6 +98,11 @@ export function sprintf(fmt: string, args: Value[]): string {
           ? (prec !== undefined ? String(Number(a.toPrecision(prec))) : String(a))
           : goValue(a);
         break;
+      case "O":
+        s = typeof a === "number" && Number.isInteger(a)
+          ? (a < 0 ? "-0o" : "0o") + BigInt(Math.abs(a)).toString(8)
+          : `%!O(${goValue(a)})`;
+        break;
       case "x":
       case "X":
       case "o":
@@ -104,6 +113,10 @@ export function sprintf(fmt: string, args: Value[]): string {
           s = [...new TextEncoder().encode(a)].map((b) => b.toString(16).padStart(2, "0")).join("");
         } else s = `%!${verb}(${goValue(a)})`;
         if (flags.includes("#") && base === 16) s = "0x" + s;
+        // regorus prefixes octal: `%o` → 0O100, `%O` → 0o100.
+        if (verb === "o" && typeof a === "number" && Number.isInteger(a)) {
+          s = a < 0 ? "-0O" + s.slice(1) : "0O" + s;
+        }
         if (verb === "X") s = s.toUpperCase();
         break;
       }

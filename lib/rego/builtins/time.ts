@@ -56,6 +56,9 @@ export interface Civil {
 export function civil(ns: bigint, tz: string): Civil {
   const ms = Number(ns / NS) - (ns % NS < 0n ? 1 : 0);
   const sub = Number(((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n);
+  if (!(Math.abs(ms) <= 8.64e15 - 86_400_000)) {
+    throw new BuiltinError(`timestamp ${ns} ns is out of the supported range`);
+  }
   const off = zoneOffset(tz, ms);
   const d = new Date(ms + off * 60000);
   const start = Date.UTC(d.getUTCFullYear(), 0, 1);
@@ -76,8 +79,36 @@ export function civil(ns: bigint, tz: string): Civil {
   };
 }
 
+/** The integer a double was written as: ns values above 2^53 are taken at their shortest
+ * decimal form (1703444325734390000 rather than the nearest double …016), as regorus keeps
+ * integer literals exact. */
+function exactNs(n: number): bigint {
+  const t = Math.trunc(n);
+  if (Number.isSafeInteger(t)) return BigInt(t);
+  const [m, e] = String(t).split("e");
+  if (e === undefined) return BigInt(m!);
+  const [whole, frac = ""] = m!.split(".");
+  const exp = Number(e) - frac.length;
+  const digits = BigInt(whole! + frac);
+  return exp >= 0 ? digits * 10n ** BigInt(exp) : digits / 10n ** BigInt(-exp);
+}
+
+/** Default `time.format` layout: RFC 3339 with 0, 3, 6 or 9 fraction digits, whichever
+ * shows the value exactly (regorus uses chrono's `SecondsFormat::AutoSi`). */
+function autoSiLayout(ns: bigint): string {
+  const sub = ((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
+  const frac = sub === 0n
+    ? ""
+    : sub % 1_000_000n === 0n
+    ? ".000"
+    : sub % 1000n === 0n
+    ? ".000000"
+    : ".000000000";
+  return `2006-01-02T15:04:05${frac}Z07:00`;
+}
+
 function nsArg(name: string, v: Value | undefined): { ns: bigint; tz: string; layout?: string } {
-  if (typeof v === "number") return { ns: BigInt(Math.trunc(v)), tz: "UTC" };
+  if (typeof v === "number") return { ns: exactNs(v), tz: "UTC" };
   if (Array.isArray(v) && v.length >= 1 && v.length <= 3) {
     const [n, tz, layout] = v as Value[];
     if (typeof n !== "number") {
@@ -98,7 +129,7 @@ function nsArg(name: string, v: Value | undefined): { ns: bigint; tz: string; la
       );
     }
     const out: { ns: bigint; tz: string; layout?: string } = {
-      ns: BigInt(Math.trunc(n)),
+      ns: exactNs(n),
       tz: tz ?? "UTC",
     };
     if (layout !== undefined) out.layout = layout;
@@ -267,6 +298,6 @@ export function time(t: BuiltinTable): void {
   });
   define(t, "time.format", 1, ([v]) => {
     const { ns, tz, layout } = nsArg("time.format", v);
-    return formatLayout(layout ?? "2006-01-02T15:04:05.999999999Z07:00", civil(ns, tz));
+    return formatLayout(layout ?? autoSiLayout(ns), civil(ns, tz));
   });
 }

@@ -9,12 +9,13 @@
  */
 
 import type { CallTarget, Literal, Loc, Query, Term, With } from "../ast.ts";
-import { RegoError } from "../errors.ts";
+import { isStackOverflow, RegoError } from "../errors.ts";
 import type { BuiltinContext, BuiltinTable } from "../builtins/_util.ts";
 import { BuiltinError, show } from "../builtins/_util.ts";
 import { arith, inCollection, setOp } from "./ops.ts";
 import type { Compiled, RuleNode } from "../compiler.ts";
 import { compare, equal, fromJson, ObjectValue, SetValue, type Value } from "../value.ts";
+import { direct, ready } from "./direct.ts";
 import { formatPrint } from "./print.ts";
 
 /** Continuation: return true to stop. */
@@ -47,12 +48,14 @@ const stepCheckMask = 1023;
 
 /** Per-evaluation interpreter. */
 export abstract class Interpreter implements BuiltinContext {
-  env = new Map<string, Value>();
+  env = new Map<string, Value | undefined>();
   state: WithState;
   readonly prints: string[] = [];
   steps = 0;
   depth = 0;
   #now: number | undefined;
+  /** Cleared environments for reuse by later activations (fewer allocations). */
+  #envPool: Map<string, Value | undefined>[] = [];
   /** Value of a rule-tree node (rules.ts). */
   abstract nodeValue(node: RuleNode): Value | undefined;
   /** Calls a user function (rules.ts). */
@@ -91,15 +94,18 @@ export abstract class Interpreter implements BuiltinContext {
   /** Runs `f` with a fresh variable environment (rule / function activation). */
   withEnv<T>(f: () => T): T {
     const saved = this.env;
-    this.env = new Map();
-    if (++this.depth > this.limits.maxDepth) {
-      throw new RegoError("limit", `Evaluation exceeded maximum depth ${this.limits.maxDepth}`);
-    }
+    const env = this.#envPool.pop() ?? new Map<string, Value | undefined>();
+    this.env = env;
     try {
+      if (++this.depth > this.limits.maxDepth) {
+        throw new RegoError("limit", `Evaluation exceeded maximum depth ${this.limits.maxDepth}`);
+      }
       return f();
     } finally {
       this.env = saved;
       this.depth--;
+      env.clear();
+      this.#envPool.push(env);
     }
   }
 
@@ -108,13 +114,34 @@ export abstract class Interpreter implements BuiltinContext {
     try {
       return k();
     } finally {
-      this.env.delete(name);
+      this.env.set(name, undefined); // cheaper than delete; undefined means unbound
     }
   }
 
   // ---------------------------------------------------------------- queries
 
   evalQuery(q: Query, i: number, k: K): boolean {
+    // Literals that are single-valued checks or assignments run directly (no continuation).
+    for (; i < q.length; i++) {
+      const l = q[i]!;
+      if (l.k !== "expr" || l.withs.length > 0) break;
+      const e = l.e;
+      if (e.t === "binop" && (e.op === ":=" || e.op === "=")) {
+        const lhs = e.l;
+        if (
+          l.neg || lhs.t !== "var" || lhs.global || this.env.get(lhs.name) !== undefined ||
+          !ready(this, e.r)
+        ) break;
+        this.step();
+        const v = direct(this, e.r);
+        if (v === undefined) return false;
+        return this.bind(lhs.name, v, () => this.evalQuery(q, i + 1, k));
+      }
+      if ((e.t === "call" && e.outputArg) || !ready(this, e)) break;
+      this.step();
+      const v = direct(this, e);
+      if ((v !== undefined && v !== false) === l.neg) return false;
+    }
     if (i === q.length) return k();
     return this.evalLiteral(q[i]!, () => this.evalQuery(q, i + 1, k));
   }
@@ -188,7 +215,8 @@ export abstract class Interpreter implements BuiltinContext {
     }
     if (e.t === "call" && e.outputArg) {
       const last = e.args[e.args.length - 1]!;
-      const call: Term = { ...e, args: e.args.slice(0, -1), outputArg: false };
+      let call = plainCalls.get(e);
+      if (!call) plainCalls.set(e, call = { ...e, args: e.args.slice(0, -1), outputArg: false });
       return this.evalTerm(call, (v) => this.unifyValue(last, v, false, k));
     }
     return this.evalTerm(e, (v) => v === false ? false : k());
@@ -277,7 +305,15 @@ export abstract class Interpreter implements BuiltinContext {
         return k(v);
       }
       case "ref":
-        return this.evalRef(t, k);
+      case "call":
+      case "binop":
+        if (ready(this, t)) {
+          const v = direct(this, t);
+          return v === undefined ? false : k(v);
+        }
+        if (t.t === "ref") return this.evalRef(t, k);
+        if (t.t === "call") return this.evalCall(t, k);
+        return this.evalBinop(t, k);
       case "array": {
         const c = constValue(t);
         if (c !== undefined) return k(c);
@@ -313,10 +349,6 @@ export abstract class Interpreter implements BuiltinContext {
       }
       case "ocompr":
         return k(this.objectCompr(t));
-      case "call":
-        return this.evalCall(t, k);
-      case "binop":
-        return this.evalBinop(t, k);
       case "in":
         return this.evalTerm(t.coll, (c) =>
           this.evalTerm(t.value, (v) => {
@@ -393,7 +425,7 @@ export abstract class Interpreter implements BuiltinContext {
   walkPath(v: Value, path: Term[], i: number, k: VK): boolean {
     if (i === path.length) return k(v);
     const seg = path[i]!;
-    if (seg.t === "var" && !seg.global && !this.env.has(seg.name)) {
+    if (seg.t === "var" && !seg.global && this.env.get(seg.name) === undefined) {
       return this.iterate(
         v,
         (key, val) => this.bind(seg.name, key, () => this.walkPath(val, path, i + 1, k)),
@@ -429,20 +461,35 @@ export abstract class Interpreter implements BuiltinContext {
       return v === undefined ? false : this.walkPath(v, path, i, k);
     }
     const seg = path[i]!;
-    if (seg.t === "var" && !seg.global && !this.env.has(seg.name)) {
+    if (seg.t === "var" && !seg.global && this.env.get(seg.name) === undefined) {
       const v = this.dataPath(keys, 0, loc, node);
       return v === undefined ? false : this.walkPath(v, path, i, k);
     }
-    return this.evalTerm(seg, (key) => {
-      const skey = typeof key === "number" ? String(key) : key;
-      if (typeof skey === "string") {
-        const child = node.children.get(skey);
-        if (child) return this.descend(child, [...keys, skey], path, i + 1, loc, k);
-        const v = this.dataPath([...keys, skey], 0, loc, undefined, true);
-        return v === undefined ? false : this.walkPath(v, path, i + 1, k);
-      }
-      return false;
-    });
+    if (seg.t === "scalar") return this.descendKey(node, keys, seg.v, path, i, loc, k);
+    return this.evalTerm(seg, (key) => this.descendKey(node, keys, key, path, i, loc, k));
+  }
+
+  /** `descend` one segment with key `key`; `keys` is extended in place for the call. */
+  descendKey(
+    node: RuleNode,
+    keys: string[],
+    key: Value,
+    path: Term[],
+    i: number,
+    loc: Loc,
+    k: VK,
+  ): boolean {
+    const skey = typeof key === "number" ? String(key) : key;
+    if (typeof skey !== "string") return false;
+    const child = node.children.get(skey);
+    keys.push(skey);
+    try {
+      if (child) return this.descend(child, keys, path, i + 1, loc, k);
+      const v = this.dataPath(keys, 0, loc, undefined, true);
+      return v === undefined ? false : this.walkPath(v, path, i + 1, k);
+    } finally {
+      keys.pop();
+    }
   }
 
   /** Value of `data` at `keys` (rules, base data, and `with` overrides). */
@@ -514,7 +561,7 @@ export abstract class Interpreter implements BuiltinContext {
     if (a.t === "var" && !a.global) {
       const av = this.env.get(a.name);
       if (av === undefined) {
-        if (b.t === "var" && !b.global && !this.env.has(b.name)) {
+        if (b.t === "var" && !b.global && this.env.get(b.name) === undefined) {
           this.fail(a.loc, `var \`${displayName(a.name)}\` is unsafe`);
         }
         return this.evalTerm(b, (v) => this.bind(a.name, v, k));
@@ -614,27 +661,7 @@ export abstract class Interpreter implements BuiltinContext {
     if (t.op === "=" || t.op === ":=") return this.unify(t.l, t.r, t.op === ":=", () => k(true));
     return this.evalTerm(t.l, (l) =>
       this.evalTerm(t.r, (r) => {
-        let out: Value | undefined;
-        switch (t.op) {
-          case "==":
-            return k(equal(l, r));
-          case "!=":
-            return k(!equal(l, r));
-          case "<":
-            return k(compare(l, r) < 0);
-          case "<=":
-            return k(compare(l, r) <= 0);
-          case ">":
-            return k(compare(l, r) > 0);
-          case ">=":
-            return k(compare(l, r) >= 0);
-          case "|":
-          case "&":
-            out = this.guard(t.loc, () => setOp(t.op, l, r));
-            break;
-          default:
-            out = this.guard(t.loc, () => arith(t.op, l, r));
-        }
+        const out = binopValue(this, t, l, r);
         return out === undefined ? false : k(out);
       }));
   }
@@ -644,7 +671,9 @@ export abstract class Interpreter implements BuiltinContext {
     try {
       return f();
     } catch (e) {
-      if (e instanceof BuiltinError) {
+      // A RangeError other than a stack overflow (String.fromCodePoint, toFixed, BigInt…) is
+      // the builtin rejecting its arguments.
+      if (e instanceof BuiltinError || (e instanceof RangeError && !isStackOverflow(e))) {
         if (this.strict) this.fail(loc, e.message);
         return undefined;
       }
@@ -655,6 +684,11 @@ export abstract class Interpreter implements BuiltinContext {
   evalCall(t: Term & { t: "call" }, k: VK): boolean {
     const target = t.target!;
     if (target.kind === "builtin" && target.name === "print") return this.evalPrint(t, k);
+    if (
+      target.kind === "builtin" && target.name === "walk" && !this.state.fnOverrides.has("walk")
+    ) {
+      return this.evalTerm(t.args[0]!, (root) => this.walk(root, [], k));
+    }
     return this.evalList(t.args, 0, [], (args) => {
       this.step();
       const v = this.invoke(target, args, t.loc);
@@ -678,6 +712,22 @@ export abstract class Interpreter implements BuiltinContext {
     return undefined;
   }
 
+  /** `walk(x)`: a relation yielding `[path, value]` for x and every nested value, pre-order,
+   * keys in Rego order. */
+  walk(v: Value, path: Value[], k: VK): boolean {
+    this.step();
+    if (k([path.slice(), v])) return true;
+    if (typeof v !== "object" || v === null) return false;
+    return this.iterate(v, (key, val) => {
+      path.push(key);
+      try {
+        return this.walk(val, path, k);
+      } finally {
+        path.pop();
+      }
+    });
+  }
+
   evalPrint(t: Term & { t: "call" }, k: VK): boolean {
     const parts: string[] = [];
     for (const a of t.args) {
@@ -693,11 +743,42 @@ export abstract class Interpreter implements BuiltinContext {
   }
 }
 
+/** Value of a non-unifying operator applied to values (undefined: builtin-style error). */
+export function binopValue(
+  ev: Interpreter,
+  t: Term & { t: "binop" },
+  l: Value,
+  r: Value,
+): Value | undefined {
+  switch (t.op) {
+    case "==":
+      return equal(l, r);
+    case "!=":
+      return !equal(l, r);
+    case "<":
+      return compare(l, r) < 0;
+    case "<=":
+      return compare(l, r) <= 0;
+    case ">":
+      return compare(l, r) > 0;
+    case ">=":
+      return compare(l, r) >= 0;
+    case "|":
+    case "&":
+      return ev.guard(t.loc, () => setOp(t.op, l, r));
+    default:
+      return ev.guard(t.loc, () => arith(t.op, l, r));
+  }
+}
+
+/** `f(x, out)` rewritten once as `f(x)` (per term). */
+const plainCalls = new WeakMap<Term, Term>();
+
 const constCache = new WeakMap<Term, { v: Value } | null>();
 const NOT_CONST = null;
 
 /** Value of a literal made only of constants (computed once per term), else undefined. */
-function constValue(t: Term): Value | undefined {
+export function constValue(t: Term): Value | undefined {
   const c = constCache.get(t);
   if (c !== undefined) return c === NOT_CONST ? undefined : c.v;
   let v: Value | undefined;
@@ -752,10 +833,10 @@ export function index(v: Value, key: Value): Value | undefined {
   return undefined;
 }
 
-function hasUnbound(t: Term, env: Map<string, Value>): boolean {
+function hasUnbound(t: Term, env: Map<string, Value | undefined>): boolean {
   switch (t.t) {
     case "var":
-      return !t.global && !env.has(t.name);
+      return !t.global && env.get(t.name) === undefined;
     case "array":
       return t.items.some((i) => hasUnbound(i, env));
     case "object":
@@ -765,7 +846,7 @@ function hasUnbound(t: Term, env: Map<string, Value>): boolean {
   }
 }
 
-function isPattern(t: Term, env: Map<string, Value>): boolean {
+function isPattern(t: Term, env: Map<string, Value | undefined>): boolean {
   return (t.t === "array" || t.t === "object") && hasUnbound(t, env);
 }
 

@@ -2,7 +2,7 @@
  * conflicts, memoization per `with` state, recursion detection. */
 
 import type { Loc } from "../ast.ts";
-import type { CompiledBody, RuleDef, RuleNode } from "../compiler.ts";
+import type { Compiled, CompiledBody, RuleDef, RuleNode } from "../compiler.ts";
 import { RegoError } from "../errors.ts";
 import { canonical, equal, ObjectValue, SetValue, type Value } from "../value.ts";
 import { baseAt, Interpreter, PENDING } from "./interpreter.ts";
@@ -55,7 +55,8 @@ export class Evaluator extends Interpreter {
       const cv = this.nodeValue(child);
       if (cv !== undefined) out.set(name, merge(out.get(name), cv));
     }
-    if (out.size === 0 && !partial && !node.isPackage && base === undefined) return undefined;
+    // A node above rules is an object even when every rule below is undefined or a function
+    // (regorus materializes `a` for `a.f(x) := …` as {}).
     return out;
   }
 
@@ -186,8 +187,7 @@ export class Evaluator extends Interpreter {
   }
 
   callUser(path: string, args: Value[], loc: Loc): Value | undefined {
-    let node: RuleNode | undefined = this.compiled.root;
-    for (const p of path.split(".").slice(1)) node = node?.children.get(p);
+    const node = nodeOfPath(this.compiled, path);
     const first = node?.functions[0] ?? node?.defaults.find((d) => d.args !== undefined);
     if (!node || !first) {
       if (node && args.length === 0) return this.nodeValue(node);
@@ -203,6 +203,7 @@ export class Evaluator extends Interpreter {
     this.#activeFns.add(node);
     try {
       const values: Value[] = [];
+      let conflict: RegoError | undefined;
       const add = (v: Value) => {
         if (values.some((x) => equal(x, v))) return;
         values.push(v);
@@ -210,19 +211,52 @@ export class Evaluator extends Interpreter {
           const msg = args.length === 0
             ? "rules should not produce multiple outputs"
             : "functions must not produce multiple outputs for same inputs";
-          throw new RegoError("conflict", `${first.file}:${first.line}:${first.col}: ${msg}`);
+          throw conflict = new RegoError(
+            "conflict",
+            `${first.file}:${first.line}:${first.col}: ${msg}`,
+          );
         }
       };
+      // Without strict builtin errors, an error inside one definition is dropped when another
+      // definition yields a value (regorus); it is raised when none does.
+      let failure: RegoError | undefined;
       for (const def of node.functions) {
         if (def.args?.length !== args.length) continue;
-        for (const b of def.bodies) if (this.#bodyValues(b, add, args)) break;
+        // Every definition yields the same constant: the first success decides (errors in
+        // later definitions would be dropped anyway unless strict).
+        if (values.length > 0 && node.fnSameConst && !this.strict) break;
+        try {
+          for (const b of def.bodies) if (this.#bodyValues(b, add, args)) break;
+        } catch (e) {
+          if (this.strict || e === conflict || !isDefinitionError(e)) throw e;
+          failure ??= e;
+        }
       }
       if (values.length > 0) return values[0];
+      if (failure) throw failure;
       return this.#default(node, args.length);
     } finally {
       this.#activeFns.delete(node);
     }
   }
+}
+
+const fnNodes = new WeakMap<Compiled, Map<string, RuleNode | undefined>>();
+
+/** Rule-tree node of a dotted `data.…` function path (cached per compiled policy). */
+function nodeOfPath(compiled: Compiled, path: string): RuleNode | undefined {
+  let cache = fnNodes.get(compiled);
+  if (!cache) fnNodes.set(compiled, cache = new Map());
+  if (cache.has(path)) return cache.get(path);
+  let node: RuleNode | undefined = compiled.root;
+  for (const p of path.split(".").slice(1)) node = node?.children.get(p);
+  cache.set(path, node);
+  return node;
+}
+
+/** Errors that make one function definition fail (not limits). */
+function isDefinitionError(e: unknown): e is RegoError {
+  return e instanceof RegoError && (e.code === "eval" || e.code === "conflict");
 }
 
 function has(root: Builder, keys: Value[]): boolean {
