@@ -12,6 +12,7 @@ import { TpmVerifier } from "./tpm/mod.ts";
 import { AzSnpVtpmVerifier } from "./az_snp_vtpm/mod.ts";
 import { AzTdxVtpmVerifier } from "./az_tdx_vtpm/mod.ts";
 import { NvidiaVerifier } from "./nvidia/mod.ts";
+import { CcaVerifier } from "./cca/mod.ts";
 import type { Verifier, VerifierOptions } from "./types.ts";
 import { VerifierError } from "./types.ts";
 
@@ -38,8 +39,9 @@ export function createVerifier(tee: Tee, options: VerifierOptions = {}): Verifie
       return new TdxVerifier(options);
     case "nvidia":
       return new NvidiaVerifier(options);
-    case "sgx":
     case "cca":
+      return new CcaVerifier(options);
+    case "sgx":
     case "csv":
     case "se":
     case "hygondcu":
