@@ -25,3 +25,13 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
 }
+
+/**
+ * Zero-pads on the right or truncates `data` to `len` bytes (Trustee's `regularize_data`): how
+ * report data and init-data digests are laid into fixed-size hardware fields.
+ */
+export function regularize(data: Uint8Array, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  out.set(data.subarray(0, len));
+  return out;
+}

@@ -40,7 +40,6 @@ export {
   type InitDataBinding,
   InitDataBindingError,
   type InitDataErrorCode,
-  regularize,
   type RuntimeRegisters,
 } from "./types.ts";
 

@@ -10,7 +10,8 @@
 import type { JsonValue } from "@coco/lib/json";
 import { bytesEqual } from "@coco/lib/bytes";
 import { parseSnpCertTable, parseSnpReport, snpEvidenceToJson } from "@coco/lib/tee/snp";
-import { type Attester, type InitDataBinding, InitDataBindingError, regularize } from "./types.ts";
+import { regularize } from "@coco/lib/bytes";
+import { type Attester, type InitDataBinding, InitDataBindingError } from "./types.ts";
 import { TSM_REPORT_DIR } from "./detect.ts";
 import { SnpAttesterError } from "./snp_errors.ts";
 import { TsmError, type TsmFs, tsmReport } from "./tsm.ts";

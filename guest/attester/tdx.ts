@@ -9,14 +9,13 @@
 import { join } from "node:path";
 import { aaelOnlyHeader, ALG_SHA384, trimCcelData } from "@coco/lib/eventlog";
 import { parseTdxQuote } from "@coco/lib/tee/tdx";
-import { bytesEqual, concat } from "@coco/lib/bytes";
+import { bytesEqual, concat, regularize } from "@coco/lib/bytes";
 import { AttesterError } from "./errors.ts";
 import { denoTsmFs, TsmError, type TsmFs, tsmReport } from "./tsm.ts";
 import {
   type Attester,
   type InitDataBinding,
   InitDataBindingError,
-  regularize,
   type RuntimeRegisters,
 } from "./types.ts";
 

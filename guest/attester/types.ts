@@ -41,10 +41,3 @@ export interface Attester extends EvidenceProvider {
   /** Undefined when the platform cannot extend runtime measurements (snp). */
   readonly registers?: RuntimeRegisters | undefined;
 }
-
-/** Zero-pads or truncates `data` to `n` bytes (upstream `regularize`). */
-export function regularize(data: Uint8Array, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  out.set(data.subarray(0, n));
-  return out;
-}

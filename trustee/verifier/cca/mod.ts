@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { bytesEqual } from "@coco/lib/bytes";
+import { bytesEqual, regularize } from "@coco/lib/bytes";
 import type { VerifiedClaims, Verifier, VerifierOptions, VerifyInput } from "../types.ts";
 import { VerifierError } from "../types.ts";
 import { ccaClaims } from "./claims.ts";
@@ -63,12 +63,6 @@ export interface CcaVerifierOptions extends VerifierOptions {
 interface Stores {
   trustAnchors: readonly TrustAnchor[];
   refValues?: RefValueStore;
-}
-
-function regularize(data: Uint8Array, len: number): Uint8Array {
-  const out = new Uint8Array(len);
-  out.set(data.subarray(0, len));
-  return out;
 }
 
 async function readStoreFile(path: string, what: string): Promise<string> {

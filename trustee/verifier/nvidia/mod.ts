@@ -13,7 +13,7 @@
  * @module
  */
 import type { JsonValue } from "@coco/lib/json";
-import { ab, bytesEqual } from "@coco/lib/bytes";
+import { ab, bytesEqual, regularize } from "@coco/lib/bytes";
 import type { VerifiedClaims, Verifier, VerifierOptions, VerifyInput } from "../types.ts";
 import { VerifierError } from "../types.ts";
 import { type NvidiaTrustAnchor, parseCertChain, signingKey, verifyNvidiaChain } from "./chain.ts";
@@ -96,13 +96,6 @@ export async function verifyNvidiaDevice(
     );
   }
   return nvidiaClaims(device, report);
-}
-
-/** Pads with zeros or truncates to `len` bytes (Trustee's `regularize_data`). */
-function regularize(data: Uint8Array, len: number): Uint8Array {
-  const out = new Uint8Array(len);
-  out.set(data.subarray(0, len));
-  return out;
 }
 
 /** Verifier for NVIDIA GPU evidence (local mode, Hopper). */

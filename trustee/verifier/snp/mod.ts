@@ -20,7 +20,7 @@ import {
   type SnpReport,
   snpSignedBytes,
 } from "@coco/lib/tee/snp";
-import { bytesEqual } from "@coco/lib/bytes";
+import { bytesEqual, regularize } from "@coco/lib/bytes";
 import type { VerifiedClaims, Verifier, VerifierOptions, VerifyInput } from "../types.ts";
 import { VerifierError } from "../types.ts";
 import { checkValidity, verifyChain } from "./chain.ts";
@@ -62,13 +62,6 @@ async function verifyCore(
   checkHwId(report, choice.vek, choice.kind);
   checkTcb(report, choice.vek, product);
   await checkReportSignature(report, signed, choice.vek);
-}
-
-/** Pads with zeros or truncates to `len` bytes (Trustee's `regularize_data`). */
-export function regularize(data: Uint8Array, len: number): Uint8Array {
-  const out = new Uint8Array(len);
-  out.set(data.subarray(0, len));
-  return out;
 }
 
 const PRODUCTS: readonly SnpProduct[] = ["Milan", "Genoa", "Turin"];

@@ -14,7 +14,7 @@ import {
   replayAndMatch,
 } from "@coco/lib/eventlog";
 import type { JsonValue } from "@coco/lib/json";
-import { bytesEqual } from "@coco/lib/bytes";
+import { bytesEqual, regularize } from "@coco/lib/bytes";
 import { isJsonObject } from "@coco/lib/json";
 import type { VerifiedClaims, Verifier, VerifierOptions, VerifyInput } from "../types.ts";
 import { VerifierError } from "../types.ts";
@@ -71,13 +71,6 @@ export function parseTdxEvidence(v: unknown): TdxEvidence {
     );
   }
   return { quote: v.quote, cc_eventlog: typeof log === "string" ? log : null };
-}
-
-/** Zero-pads on the right or truncates to `len` (Trustee's `regularize_data`). */
-export function regularize(data: Uint8Array, len: number): Uint8Array {
-  const out = new Uint8Array(len);
-  out.set(data.subarray(0, len));
-  return out;
 }
 
 /** Verifier for Intel TDX evidence. */
