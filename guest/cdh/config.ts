@@ -1,12 +1,14 @@
 /**
  * `cdh.toml` (spec/guest.md §3.2): `socket`, `skip_sealed_secret_verification`, `[aa] aa_socket`,
- * the required `[kbc]` section and `[[credentials]]`. Unknown keys (e.g. `[image]`) are ignored.
+ * the required `[kbc]` section, `[[credentials]]` and `[image]` (image pull, see image_config.ts).
+ * Other unknown top-level keys are ignored.
  */
 import { ConfigError, inConfig, loadConfigFile } from "@coco/lib/config";
 import { bool, obj, optStr, str } from "@coco/lib/json/fields";
 import { parseResourceUri } from "@coco/lib/kbs";
 import { type LogLevel, parseLogLevel } from "@coco/lib/log";
 import { DEFAULT_AA_SOCKET } from "../attestation_agent/config.ts";
+import { type ImagePullConfig, parseImagePullConfig } from "./image_config.ts";
 
 /** Default CDH ttrpc socket. */
 export const DEFAULT_CDH_SOCKET = "unix:///run/confidential-containers/cdh.sock";
@@ -31,6 +33,8 @@ export interface CdhConfig {
   aaSocket: string;
   kbc: KbcConfig;
   credentials: Credential[];
+  /** The `[image]` section (defaults when absent). */
+  image: ImagePullConfig;
   log: { level: LogLevel };
 }
 
@@ -105,6 +109,7 @@ export function parseCdhConfig(
       aaSocket: optStr(aa.aa_socket, "aa.aa_socket") ?? defaults.aaSocket ?? DEFAULT_AA_SOCKET,
       kbc: parseKbc(o.kbc),
       credentials: parseCredentials(o.credentials),
+      image: parseImagePullConfig(o.image),
       log: { level: parseLogLevel(optStr(log.level, "log.level")) },
     };
   });

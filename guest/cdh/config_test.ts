@@ -16,11 +16,16 @@ Deno.test("parseCdhConfig() fills defaults around a minimal offline_fs_kbc", () 
     aaSocket: DEFAULT_AA_SOCKET,
     kbc: { name: "offline_fs_kbc" },
     credentials: [],
+    image: {
+      workDir: "/run/kata-containers/image",
+      maxConcurrentLayerDownloadsPerImage: 3,
+      extraRootCertificates: [],
+    },
     log: { level: "info" },
   });
 });
 
-Deno.test("parseCdhConfig() reads cc_kbc, credentials and ignores [image]", () => {
+Deno.test("parseCdhConfig() reads cc_kbc, credentials and [image]", () => {
   const cfg = parseCdhConfig(
     parse(`
 socket = "unix:///tmp/cdh.sock"
@@ -35,8 +40,8 @@ kbs_cert = "PEM"
 resource_uri = "kbs:///default/aliyun/ecs_ram_role"
 path = "/run/confidential-containers/cdh/kbs/kms-credential/aliyun/ecsRamRole.json"
 [image]
-max_concurrent_layer_downloads_per_image = 3
-whatever = "x"
+max_concurrent_layer_downloads_per_image = 5
+image_security_policy_uri = "kbs:///default/security-policy/test"
 `),
     "cdh.toml",
   );
@@ -44,6 +49,8 @@ whatever = "x"
   assert.equal(cfg.aaSocket, "unix:///tmp/aa.sock");
   assert.equal(cfg.skipSealedSecretVerification, true);
   assert.equal(cfg.credentials.length, 1);
+  assert.equal(cfg.image.maxConcurrentLayerDownloadsPerImage, 5);
+  assert.equal(cfg.image.imageSecurityPolicyUri, "kbs:///default/security-policy/test");
 });
 
 Deno.test("parseCdhConfig() errors name the key and the file", () => {
@@ -94,6 +101,7 @@ Deno.test("parseCdhConfig() rejects credential paths outside the kbs dir or with
 Deno.test("loadCdhConfig() parses cdh.example.toml", async () => {
   const cfg = await loadCdhConfig(new URL("./cdh.example.toml", import.meta.url).pathname);
   assert.equal(cfg.kbc.name, "cc_kbc");
+  assert.equal(cfg.image.authenticatedRegistryCredentialsUri, "kbs:///default/credential/test");
 });
 
 Deno.test("cdhConfigFromKbcParams() defaults to offline_fs_kbc", () => {

@@ -181,7 +181,7 @@ Deno.test("offline_fs_kbc reads maps, ignores missing files, later files win", a
   }
 });
 
-Deno.test("SecureMount and PullImage answer UNIMPLEMENTED", async () => {
+Deno.test("SecureMount answers UNIMPLEMENTED; PullImage refuses a request without bundle_path", async () => {
   await using kbs = await startFakeKbs();
   await using s = await stack(kbs);
   const c = s.cdhRpc.client();
@@ -191,6 +191,9 @@ Deno.test("SecureMount and PullImage answer UNIMPLEMENTED", async () => {
   );
   await assert.rejects(
     createClient(c, cdh.ImagePullService).pullImage({ imageUrl: "busybox" }),
-    (e: unknown) => e instanceof TtrpcError && e.code === "UNIMPLEMENTED",
+    (e: unknown) =>
+      e instanceof TtrpcError && e.code === "INTERNAL" &&
+      /\[CDH\] \[ERROR\]: Cannot pull image busybox into : bundle_path `` must be an absolute/
+        .test(e.message),
   );
 });

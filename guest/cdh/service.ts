@@ -1,9 +1,10 @@
 /**
  * The CDH ttrpc services: `api.GetResourceService`, `api.SealedSecretService`,
+ * `api.ImagePullService` (pull, verify, decrypt and unpack into a bundle),
  * `keyprovider.KeyProviderService.UnWrapKey` (the `attestation-agent` ocicrypt key provider: the
- * layer key-encryption key is a KBS resource), and `api.SecureMountService` /
- * `api.ImagePullService` answering UNIMPLEMENTED for now. Errors are
- * mapped here, in one place, to INTERNAL `[CDH] [ERROR]: <message>` as upstream.
+ * layer key-encryption key is a KBS resource), and `api.SecureMountService` answering
+ * UNIMPLEMENTED for now. Errors are mapped here, in one place, to INTERNAL
+ * `[CDH] [ERROR]: <message>` as upstream.
  */
 import { cdh, keyprovider } from "@coco/lib/proto";
 import { Code, TtrpcError, type TtrpcServer } from "@coco/lib/ttrpc";
@@ -59,5 +60,10 @@ export function registerConfidentialDataHub(
       wrapKey: unimplemented("WrapKey (encryption happens on the workload owner's side)"),
     })
     .registerService(cdh.SecureMountService, { secureMount: unimplemented("SecureMount") })
-    .registerService(cdh.ImagePullService, { pullImage: unimplemented("PullImage") });
+    .registerService(cdh.ImagePullService, {
+      pullImage: (req) =>
+        mapped(logger, "PullImage", async () => ({
+          manifestDigest: await hub.pullImage(req.imageUrl, req.bundlePath),
+        })),
+    });
 }

@@ -10,6 +10,7 @@ import { parsePlatform } from "@coco/lib/oci";
 import { createBundle } from "./bundle/mod.ts";
 import { layerUnpacker } from "./layer/unpacker.ts";
 import { jsonProgress, type ProgressSink, ttyProgress } from "./progress.ts";
+import { DEFAULT_GC_EVERY_BYTES } from "./layer/memory.ts";
 import { DEFAULT_CONCURRENCY, pullImage } from "./pull.ts";
 import { loadRegistriesConf } from "./registries_conf.ts";
 import { loadAuthFile } from "./registry/auth_file.ts";
@@ -66,6 +67,11 @@ export function pullCommand() {
       ).default("auto" as const),
     )
     .option("--concurrency <n>", "layers processed at once", String(DEFAULT_CONCURRENCY))
+    .option(
+      "--gc-every <MiB>",
+      "run a minor V8 GC every N MiB of layer data to keep RSS flat (0: never)",
+      String(DEFAULT_GC_EVERY_BYTES >> 20),
+    )
     .addOption(
       new Option("--progress <kind>", "progress output").choices(
         ["auto", "tty", "json", "none"] as const,
@@ -84,6 +90,10 @@ export function pullCommand() {
           `pull: --concurrency must be an integer from 1 to 64 (got ${o.concurrency})`,
         );
       }
+      const gcEvery = Number(o.gcEvery);
+      if (!Number.isInteger(gcEvery) || gcEvery < 0 || gcEvery > 4096) {
+        throw new Error(`pull: --gc-every must be an integer from 0 to 4096 (got ${o.gcEvery})`);
+      }
       const result = await pullImage(image, {
         workDir: o.workDir,
         unpack: layerUnpacker(),
@@ -92,6 +102,7 @@ export function pullCommand() {
         auth: o.auth ? await loadAuthFile(o.auth) : undefined,
         platform: o.platform ? parsePlatform(o.platform) : undefined,
         concurrency,
+        gcEveryBytes: gcEvery * 2 ** 20,
         progress: progressSink(o.progress),
       });
       let bundle: { rootfs: string; mode: string } | undefined;

@@ -1,14 +1,18 @@
 /**
  * Wires the signature policy (guest/image/signature) and layer decryption (guest/image/ocicrypt)
- * into the pull pipeline's hooks, from files named on the command line.
+ * into the pull pipeline's hooks: from files named on the command line, or (for the CDH) from an
+ * already-parsed policy whose keys are `kbs:///` resources.
  *
  * @module
  */
-import { decryptLayer, loadLayerKeys } from "./ocicrypt/mod.ts";
+import { decryptLayer, type LayerKeySource, loadLayerKeys } from "./ocicrypt/mod.ts";
 import {
   checkImagePolicy,
   loadRegistriesDDir,
   parsePolicy,
+  type Policy,
+  type RegistriesD,
+  type ResourceLoader,
   resourceLoader,
 } from "./signature/mod.ts";
 import { ImageError } from "./errors.ts";
@@ -17,7 +21,11 @@ import type { Decryptor, SignatureCheck } from "./layer/hooks.ts";
 /** A decryptor using the JWE private keys / key providers in `specs` (`file[:pass]`, `provider:…`). */
 export async function decryptorFromKeys(specs: readonly string[]): Promise<Decryptor | undefined> {
   if (specs.length === 0) return undefined;
-  const keys = await loadLayerKeys(specs);
+  return decryptorFor(await loadLayerKeys(specs));
+}
+
+/** A decryptor using an already-built key source (e.g. the CDH's in-process key provider). */
+export function decryptorFor(keys: LayerKeySource): Decryptor {
   return (layer, descriptor) => decryptLayer(layer, descriptor, keys);
 }
 
@@ -36,9 +44,21 @@ export async function signatureCheckFromPolicy(
       { cause: e },
     );
   }
-  const policy = parsePolicy(policyBytes);
-  const lookaside = registriesD ? await loadRegistriesDDir(registriesD) : undefined;
-  const loadResource = resourceLoader();
+  return signatureCheck(parsePolicy(policyBytes), {
+    ...(registriesD ? { registriesD: await loadRegistriesDDir(registriesD) } : {}),
+    loadResource: resourceLoader(),
+  });
+}
+
+/**
+ * A signature check enforcing an already-parsed `policy`: keys named by `keyPath` come through
+ * `loadResource` (files, or `kbs:///` resources through the CDH), lookaside stores from
+ * `registriesD`.
+ */
+export function signatureCheck(
+  policy: Policy,
+  o: { registriesD?: RegistriesD; loadResource: ResourceLoader },
+): SignatureCheck {
   return async (s) => {
     await checkImagePolicy(
       {
@@ -48,9 +68,9 @@ export async function signatureCheckFromPolicy(
       },
       {
         policy,
-        loadResource,
+        loadResource: o.loadResource,
         registry: s.registry,
-        ...(lookaside ? { registriesD: lookaside } : {}),
+        ...(o.registriesD ? { registriesD: o.registriesD } : {}),
       },
     );
   };

@@ -33,6 +33,7 @@ export {
   DEFAULT_REGISTRIES_CONF,
   loadRegistriesConf,
   parseRegistriesConf,
+  parseRegistriesConfValue,
   type PullSource,
   pullSources,
   type RegistriesConf,

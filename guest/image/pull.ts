@@ -18,6 +18,7 @@ import { ImageError } from "./errors.ts";
 import type { Decryptor, SignatureCheck, Unpacker } from "./layer/hooks.ts";
 import { processLayer } from "./layer/pipeline.ts";
 import { LayerStore } from "./layer/store.ts";
+import { DEFAULT_GC_EVERY_BYTES, garbageBudget } from "./layer/memory.ts";
 import type { ProgressSink } from "./progress.ts";
 import {
   DEFAULT_REGISTRIES_CONF,
@@ -46,6 +47,11 @@ export interface PullOptions {
   auth?: AuthFile | undefined;
   platform?: Platform | undefined;
   concurrency?: number | undefined;
+  /**
+   * Ask V8 for a GC after this many decompressed bytes (default 32 MiB; 0 disables). Keeps peak
+   * RSS flat with default V8 flags; see layer/memory.ts.
+   */
+  gcEveryBytes?: number | undefined;
   fetch?: typeof fetch;
   progress?: ProgressSink | undefined;
   logger?: Logger | undefined;
@@ -100,6 +106,7 @@ async function fetchLayers(
   store: LayerStore,
   o: PullOptions,
 ): Promise<PulledLayer[]> {
+  const budget = garbageBudget(o.gcEveryBytes ?? DEFAULT_GC_EVERY_BYTES);
   // One job per distinct diff_id; duplicates share its result.
   const unique = new Map<Digest, PlannedLayer>();
   for (const l of image.layers) if (!unique.has(l.diffId)) unique.set(l.diffId, l);
@@ -134,6 +141,7 @@ async function fetchLayers(
         unpack: o.unpack,
         decrypt: o.decrypt,
         verifyOnly: present,
+        onBytes: budget,
       });
       emit(l, "done", l.descriptor.size);
       return [l.diffId, path, present];
@@ -240,7 +248,9 @@ export async function pullImage(image: string, options: PullOptions): Promise<Pu
       last = e;
       const msg = e instanceof Error ? e.message : String(e);
       errors.push(`${source.reference.toString()}: ${msg}`);
-      logger.warn("pull attempt failed", { source: source.reference.toString(), error: msg });
+      if (sources.length > 1) {
+        logger.warn("pull attempt failed", { source: source.reference.toString(), error: msg });
+      }
     }
   }
   if (sources.length === 1) throw last;

@@ -118,6 +118,18 @@ export function parseRegistriesConf(text: string, source = "registries.conf"): R
   } catch (e) {
     fail(source, `not valid TOML (${e instanceof Error ? e.message.split("\n")[0] : e})`);
   }
+  return parseRegistriesConfValue(doc, source);
+}
+
+/**
+ * Parses an already-decoded registries config (the inline `[image.registry_config]` table of
+ * cdh.toml, or a decoded TOML document); errors name `source` and the key.
+ */
+export function parseRegistriesConfValue(
+  doc: unknown,
+  source = "registries.conf",
+): RegistriesConf {
+  if (!isJsonObject(doc)) fail(source, "must be a table");
   allow(doc, ["unqualified-search-registries", "registry", ...IGNORED_TOP], "top level", source);
   const usr = doc["unqualified-search-registries"];
   if (usr !== undefined && (!Array.isArray(usr) || usr.some((x) => typeof x !== "string" || !x))) {

@@ -3,6 +3,7 @@ import type { Logger } from "@coco/lib/log";
 import { TtrpcServer } from "@coco/lib/ttrpc";
 import { LazyTtrpcClient } from "../_rpc/lazy_client.ts";
 import {
+  aaPullMeasurer,
   aaTokenProvider,
   type CdhConfig,
   ConfidentialDataHub,
@@ -33,6 +34,8 @@ export async function startCdh(opts: StartCdhOptions): Promise<RunningRole> {
       Deno.env.get("SKIP_SEALED_SECRET_VERIFICATION") === "true",
     logger,
     ...(opts.sealedSecretKeyDir ? { sealedSecretKeyDir: opts.sealedSecretKeyDir } : {}),
+    image: opts.config.image,
+    measure: aaPullMeasurer(aa, opts.config.aaSocket, logger),
   });
   const cleanup = async () => {
     hub.close();

@@ -26,8 +26,32 @@ async function pumpLines(s: ReadableStream<Uint8Array>, onLine: (l: string) => v
   if (buf) onLine(buf);
 }
 
+/**
+ * An htpasswd line for docker-registry, which only accepts bcrypt: hashed by libcrypt through
+ * `perl -e 'crypt(…)'` (Debian has no htpasswd binary without apache2-utils).
+ */
+export async function htpasswdLine(perl: string, user: string, pass: string): Promise<string> {
+  const alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const salt = Array.from(crypto.getRandomValues(new Uint8Array(22)), (b) => alphabet[b & 63])
+    .join("");
+  const hash = (await run(perl, ["-e", "print crypt($ARGV[0], $ARGV[1])", pass, `$2b$05$${salt}`]))
+    .trim();
+  if (!hash.startsWith("$2b$05$")) throw new Error(`perl crypt() made no bcrypt hash: ${hash}`);
+  return `${user}:${hash}\n`;
+}
+
+/** Options of {@linkcode startRegistry}. */
+export interface RegistryOptions {
+  /** Require Basic auth against this htpasswd file (bcrypt lines, see {@linkcode htpasswdLine}). */
+  htpasswd?: string;
+}
+
 /** Starts `docker-registry serve` with storage under `dir`. */
-export async function startRegistry(bin: string, dir: string): Promise<RealRegistry> {
+export async function startRegistry(
+  bin: string,
+  dir: string,
+  options: RegistryOptions = {},
+): Promise<RealRegistry> {
   await Deno.mkdir(`${dir}/data`, { recursive: true });
   const config = `${dir}/config.yml`;
   await Deno.writeTextFile(
@@ -38,6 +62,7 @@ export async function startRegistry(bin: string, dir: string): Promise<RealRegis
       `storage: {filesystem: {rootdirectory: ${dir}/data}, delete: {enabled: true}}`,
       "http: {addr: 127.0.0.1:0, secret: test-secret}",
       "health: {storagedriver: {enabled: false}}",
+      ...(options.htpasswd ? [`auth: {htpasswd: {realm: test, path: ${options.htpasswd}}}`] : []),
     ].join("\n") + "\n",
   );
   const child = new Deno.Command(bin, {

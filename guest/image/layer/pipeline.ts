@@ -28,6 +28,8 @@ export interface LayerJob {
    * used for encrypted layers so that the key is still required).
    */
   verifyOnly?: boolean;
+  /** Told the size of each decompressed chunk (the pull's garbage budget, see memory.ts). */
+  onBytes?: ((bytes: number) => void) | undefined;
 }
 
 /**
@@ -88,6 +90,7 @@ async function layerStream(job: LayerJob): Promise<ReadableStream<Uint8Array>> {
     }
   }
   const diff = Digester.for(job.diffId, `diff_id of layer ${job.descriptor.digest}`);
+  let last = 0;
   return s.pipeThrough(decompressor(job.kind.compression)).pipeThrough(hashingStream(diff, (d) => {
     const got = d.digest();
     if (got !== job.diffId) {
@@ -96,6 +99,9 @@ async function layerStream(job: LayerJob): Promise<ReadableStream<Uint8Array>> {
         `Layer ${job.descriptor.digest} unpacks to ${got}, but the image config lists diff_id ${job.diffId}`,
       );
     }
+  }, (d) => {
+    job.onBytes?.(d.bytes - last);
+    last = d.bytes;
   }));
 }
 
@@ -105,9 +111,9 @@ function asImageError(
   what: string,
 ): ImageError {
   if (e instanceof ImageError) return e;
-  return new ImageError(code, `${what}: ${e instanceof Error ? e.message : String(e)}`, {
-    cause: e,
-  });
+  const msg = e instanceof Error ? e.message : String(e);
+  // ocicrypt and unpack errors usually name the layer already: do not say it twice.
+  return new ImageError(code, msg.startsWith(`${what}:`) ? msg : `${what}: ${msg}`, { cause: e });
 }
 
 /** Runs one layer; resolves to the committed layer directory. */
