@@ -1,0 +1,260 @@
+/**
+ * {@linkcode Pod}: the sandbox behind one shim — boots the backend on the first (sandbox or
+ * single) container, sets the agent policy, creates and removes containers through the agent,
+ * and tears everything down (spec/runtime.md §5.4 "Kata's behaviour worth mirroring").
+ */
+import { join } from "node:path";
+import { parseInitDataAnnotation } from "@coco/lib/initdata";
+import type { Logger } from "@coco/lib/log";
+import type { shimTask } from "@coco/lib/proto";
+import { type PodRole, podRole } from "./address.ts";
+import { type BackendRequest, type PodBackend, startBackend } from "./backend.ts";
+import type { ShimConfig } from "./config.ts";
+import { shimError } from "./errors.ts";
+import { readBundleConfig, specFromOci } from "./oci_spec.ts";
+import {
+  guestPullStorage,
+  guestPullVolume,
+  imageReference,
+  mountHostRootfs,
+  type StorageInit,
+  unmountHostRootfs,
+} from "./rootfs.ts";
+import { type Ctr, Proc } from "./state.ts";
+import { ProcessIO } from "./stdio.ts";
+
+/** Pod annotation carrying base64(gzip(init-data TOML)). */
+export const INIT_DATA_ANNOTATION = "io.katacontainers.config.hypervisor.cc_init_data";
+/** Pod annotation carrying base64 Rego for SetPolicy. */
+export const POLICY_ANNOTATION = "io.katacontainers.config.agent.policy";
+
+/** Starts a backend (replaceable in tests). */
+export type BackendStarter = (req: BackendRequest) => Promise<PodBackend>;
+
+/** Options of {@linkcode Pod}. */
+export interface PodOptions {
+  config: ShimConfig;
+  logger: Logger;
+  startBackend?: BackendStarter;
+  /** Called when the backend dies without being asked to. */
+  onBackendLost?: () => void;
+}
+
+async function policyText(
+  cfg: ShimConfig,
+  ann: Record<string, string>,
+): Promise<string | undefined> {
+  const b64 = ann[POLICY_ANNOTATION];
+  if (b64 !== undefined) {
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.fromBase64(b64.trim()));
+    } catch (err) {
+      throw shimError("bad-request", `Annotation ${POLICY_ANNOTATION} is not base64 UTF-8`, err);
+    }
+  }
+  if (cfg.defaultPolicy) return await Deno.readTextFile(cfg.defaultPolicy);
+  return undefined;
+}
+
+/** The sandbox and its containers' agent-side lifecycle. */
+export class Pod {
+  readonly #o: PodOptions;
+  backend: PodBackend | undefined;
+  sandboxId = "";
+  #stopping = false;
+  #teardown: Promise<void> | undefined;
+
+  constructor(options: PodOptions) {
+    this.#o = options;
+  }
+
+  get #log(): Logger {
+    return this.#o.logger;
+  }
+
+  /** True while the backend is up. */
+  get alive(): boolean {
+    return this.backend !== undefined && !this.#stopping;
+  }
+
+  async #boot(id: string, annotations: Record<string, string>): Promise<PodBackend> {
+    const runDir = join(this.#o.config.runtimeDir, id);
+    await Deno.mkdir(runDir, { recursive: true, mode: 0o700 });
+    const initB64 = annotations[INIT_DATA_ANNOTATION];
+    const initData = initB64 ? await parseInitDataAnnotation(initB64) : undefined;
+    const start = this.#o.startBackend ??
+      ((r: BackendRequest) => startBackend(this.#o.config, r, this.#log));
+    const backend = await start({ sandboxId: id, runDir, ...(initData ? { initData } : {}) });
+    try {
+      const policy = await policyText(this.#o.config, annotations);
+      if (policy !== undefined) await backend.agent.agent.setPolicy({ policy }, this.#t());
+      await backend.agent.agent.createSandbox({
+        sandboxId: id,
+        hostname: "",
+        storages: [],
+      }, this.#t());
+    } catch (err) {
+      await backend.stop().catch(() => {});
+      throw err;
+    }
+    void backend.exited.then(() => {
+      if (!this.#stopping) {
+        this.#log.error("the pod backend exited unexpectedly", { pid: backend.pid });
+        // Teardown still runs the backend's stop(), which reaps what it left behind.
+        void this.teardown();
+        this.#o.onBackendLost?.();
+      }
+    });
+    return backend;
+  }
+
+  #t(ms = this.#o.config.agentTimeoutMs) {
+    return { timeoutMs: ms };
+  }
+
+  /** Create: boot when needed, then agent CreateContainer. */
+  async createContainer(req: shimTask.CreateTaskRequest): Promise<Ctr> {
+    const raw = await readBundleConfig(req.bundle);
+    const parsed = specFromOci(raw, "");
+    const role: PodRole = podRole(req.id, parsed.annotations);
+    let booted = false;
+    if (role.kind === "container") {
+      if (!this.alive || role.sandboxId !== this.sandboxId) {
+        throw shimError(
+          "failed-precondition",
+          `Sandbox ${role.sandboxId} is not running in this shim`,
+        );
+      }
+    } else {
+      if (this.backend) {
+        throw shimError("already-exists", `This shim already runs sandbox ${this.sandboxId}`);
+      }
+      this.backend = await this.#boot(req.id, parsed.annotations);
+      this.sandboxId = req.id;
+      booted = true;
+    }
+    const backend = this.backend!;
+    const cid = req.id;
+    let hostRootfs: string | undefined;
+    let io: ProcessIO | undefined;
+    try {
+      const volume = guestPullVolume(req.rootfs);
+      const storages: StorageInit[] = [];
+      let rootPath: string;
+      if (this.#o.config.forceGuestPull || volume) {
+        const sandbox = role.kind === "sandbox";
+        const source = imageReference(sandbox, parsed.annotations, volume);
+        const metadata = { ...(volume?.metadata ?? {}), ...parsed.annotations };
+        const st = guestPullStorage(cid, backend.containerBase, source, metadata);
+        storages.push(st);
+        rootPath = st.mountPoint!;
+      } else if (backend.kind === "none") {
+        hostRootfs = await mountHostRootfs(
+          cid,
+          backend.containerBase,
+          req.rootfs,
+          req.bundle,
+          parsed.rootPath,
+        );
+        rootPath = hostRootfs;
+      } else {
+        throw shimError(
+          "failed-precondition",
+          "The pod VM has no host filesystem share: enable shim.force_guest_pull or use the coco snapshotter",
+        );
+      }
+      parsed.spec.Root = { ...parsed.spec.Root, Path: rootPath };
+      const stdio = {
+        stdin: req.stdin,
+        stdout: req.stdout,
+        stderr: req.stderr,
+        terminal: req.terminal,
+      };
+      io = await ProcessIO.open(stdio, this.#log);
+      await backend.agent.agent.createContainer({
+        containerId: cid,
+        execId: cid,
+        OCI: parsed.spec,
+        storages,
+      }, this.#t(this.#o.config.createContainerTimeoutMs));
+      const ctr: Ctr = {
+        id: cid,
+        bundle: req.bundle,
+        role,
+        rootfs: req.rootfs,
+        init: new Proc("", stdio, io),
+        execs: new Map(),
+        paused: false,
+      };
+      if (hostRootfs) ctr.hostRootfs = hostRootfs;
+      return ctr;
+    } catch (err) {
+      io?.close();
+      if (hostRootfs) await unmountHostRootfs(hostRootfs);
+      if (booted) await this.cleanup();
+      throw err;
+    }
+  }
+
+  /** Agent RemoveContainer (when the backend is up) and host cleanup. */
+  async removeContainer(c: Ctr): Promise<void> {
+    if (this.alive) {
+      await this.backend!.agent.agent.removeContainer({ containerId: c.id }, this.#t())
+        .catch((err) => this.#log.warn("RemoveContainer failed", { id: c.id, error: err }));
+    }
+    c.init.io.close();
+    for (const p of c.execs.values()) p.io.close();
+    if (c.hostRootfs) await unmountHostRootfs(c.hostRootfs);
+  }
+
+  /** True when the backend has exited (or exits within `ms`). */
+  async backendExitedWithin(ms: number): Promise<boolean> {
+    const b = this.backend;
+    if (!b) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<false>((r) => timer = setTimeout(() => r(false), ms));
+    const gone = await Promise.race([b.exited.then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return gone;
+  }
+
+  /** DestroySandbox and stop the backend; concurrent callers share one teardown. */
+  teardown(): Promise<void> {
+    const b = this.backend;
+    if (!b) return this.#teardown ?? Promise.resolve();
+    this.#stopping = true;
+    this.#teardown ??= (async () => {
+      await b.agent.agent.destroySandbox({}, { timeoutMs: 10_000 }).catch(() => {});
+      await b.stop().catch((err) => this.#log.warn("backend stop failed", { error: err }));
+      this.backend = undefined;
+    })();
+    return this.#teardown;
+  }
+
+  /** Teardown, then remove the sandbox run directory (once no container mount is left). */
+  async cleanup(): Promise<void> {
+    await this.teardown();
+    if (this.sandboxId) {
+      await removeRunDir(join(this.#o.config.runtimeDir, this.sandboxId), this.#log);
+    }
+  }
+}
+
+/** Paths of mounts at or below `dir` (from /proc/self/mountinfo). */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  const text = await Deno.readTextFile("/proc/self/mountinfo").catch(() => "");
+  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
+  return text.split("\n").map((l) => l.split(" ")[4] ?? "")
+    .map((p) => p.replace(/\\040/g, " "))
+    .filter((p) => p === dir || p.startsWith(prefix));
+}
+
+/** Removes a sandbox run directory, but never while something is still mounted inside it. */
+export async function removeRunDir(dir: string, log: Logger): Promise<void> {
+  const left = await mountsUnder(dir);
+  if (left.length) {
+    log.warn("run directory still has mounts; not removing it", { dir, mounts: left });
+    return;
+  }
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}

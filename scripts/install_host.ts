@@ -1,0 +1,141 @@
+/**
+ * `scripts/install-host --prefix DIR`: installs under DIR only —
+ *
+ * - `bin/containerd-shim-coco-v2`: launcher running `lib/coco-host/coco-host.js shim` with deno,
+ *   `COCO_SHIM_CONFIG` pointing at `etc/coco-host/config.toml`;
+ * - `bin/coco-host-snapshotter`: launcher for `coco-host snapshotter` (socket and root under DIR
+ *   unless given);
+ * - `lib/coco-host/{coco-host.js,coco-guest.js}` from `dist/` (built with `deno task build` when
+ *   missing), `share/coco/guest/{vmlinuz,initrd.img}` from `dist/guest` when present;
+ * - `etc/coco-host/config.toml` (kept when it exists, unless `--force`);
+ *
+ * then prints the containerd config.toml snippets (1.6 `version = 2`, 2.x `version = 3`).
+ * Options: --dist DIR (default dist/), --deno PATH (default: this deno), --force.
+ */
+import { parseArgs } from "node:util";
+import { dirname, join, resolve } from "node:path";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    prefix: { type: "string" },
+    dist: { type: "string", default: "dist" },
+    deno: { type: "string", default: Deno.execPath() },
+    force: { type: "boolean", default: false },
+  },
+});
+
+function fail(msg: string): never {
+  console.error(`install-host: ${msg}`);
+  Deno.exit(2);
+}
+
+if (!values.prefix) fail("--prefix DIR is required");
+const prefix = resolve(values.prefix);
+const dist = resolve(values.dist!);
+const deno = values.deno!;
+const sh = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+async function exists(p: string) {
+  return await Deno.stat(p).then(() => true, () => false);
+}
+
+if (!(await exists(join(dist, "coco-host.js")))) {
+  if (values.dist !== "dist") fail(`${dist}/coco-host.js not found`);
+  const b = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "scripts/build.ts", "--bundle-only"],
+  }).output();
+  if (!b.success) fail("cannot build dist/coco-host.js (deno task build --bundle-only)");
+}
+
+const p = (...parts: string[]) => join(prefix, ...parts);
+const libDir = p("lib", "coco-host");
+const guestDir = p("share", "coco", "guest");
+const configFile = p("etc", "coco-host", "config.toml");
+for (const d of [p("bin"), libDir, dirname(configFile), p("run"), p("var", "lib")]) {
+  await Deno.mkdir(d, { recursive: true });
+}
+await Deno.copyFile(join(dist, "coco-host.js"), join(libDir, "coco-host.js"));
+const hasGuestBundle = await exists(join(dist, "coco-guest.js"));
+if (hasGuestBundle) await Deno.copyFile(join(dist, "coco-guest.js"), join(libDir, "coco-guest.js"));
+const hasImage = await exists(join(dist, "guest", "vmlinuz")) &&
+  await exists(join(dist, "guest", "initrd.img"));
+if (hasImage) {
+  await Deno.mkdir(guestDir, { recursive: true });
+  for (const f of ["vmlinuz", "initrd.img"]) {
+    await Deno.copyFile(join(dist, "guest", f), join(guestDir, f));
+  }
+}
+
+const shim = p("bin", "containerd-shim-coco-v2");
+await Deno.writeTextFile(
+  shim,
+  `#!/bin/sh
+# containerd shim v2 for CoCo Deno (installed by scripts/install-host).
+export COCO_SHIM_CONFIG="\${COCO_SHIM_CONFIG:-${configFile}}"
+exec ${sh(deno)} run -A ${sh(join(libDir, "coco-host.js"))} shim "$@"
+`,
+  { mode: 0o755 },
+);
+const snap = p("bin", "coco-host-snapshotter");
+await Deno.writeTextFile(
+  snap,
+  `#!/bin/sh
+# coco proxy snapshotter (installed by scripts/install-host). Extra flags are passed through.
+[ $# -eq 0 ] && set -- --socket ${sh(p("run", "snapshotter.sock"))} --root ${
+    sh(p("var", "lib", "coco-snapshotter"))
+  }
+exec ${sh(deno)} run -A ${sh(join(libDir, "coco-host.js"))} snapshotter "$@"
+`,
+  { mode: 0o755 },
+);
+
+if (values.force || !(await exists(configFile))) {
+  await Deno.writeTextFile(
+    configFile,
+    `# Written by scripts/install-host; see host/config.example.toml for every key.
+[shim]
+runtime_dir = "/run/coco-host"
+socket_dir = "/run/containerd/s"
+force_guest_pull = true
+local_agent_command = ${JSON.stringify([deno, "run", "-A", join(libDir, "coco-guest.js"), "agent"])}
+
+[hypervisor]
+type = "qemu"
+kernel = "${join(guestDir, "vmlinuz")}"
+initrd = "${join(guestDir, "initrd.img")}"
+`,
+  );
+}
+
+console.log(`installed under ${prefix}:
+  ${shim}
+  ${snap}
+  ${libDir}/coco-host.js${hasGuestBundle ? `, coco-guest.js` : ""}
+  ${
+  hasImage ? `${guestDir}/{vmlinuz,initrd.img}` : "(no guest image: run scripts/build-guest-image)"
+}
+  ${configFile}
+
+containerd 1.6 (/etc/containerd/config.toml, version = 2):
+
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.coco]
+  runtime_type = "io.containerd.coco.v2"
+  runtime_path = "${shim}"
+  privileged_without_host_devices = true
+  pod_annotations = ["io.katacontainers.*"]
+[proxy_plugins.coco]
+  type = "snapshot"
+  address = "${p("run", "snapshotter.sock")}"
+
+containerd 2.x (version = 3):
+
+[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.coco]
+  runtime_type = 'io.containerd.coco.v2'
+  runtime_path = '${shim}'
+  snapshotter = 'coco'
+  pod_annotations = ['io.katacontainers.*']
+[proxy_plugins.coco]
+  type = 'snapshot'
+  address = '${p("run", "snapshotter.sock")}'
+`);
