@@ -1,77 +1,136 @@
 /**
- * KBS benchmark: full flows (RCAR handshake + one resource fetch, sample TEE, fresh client and
- * TEE key each time) against the bundled trustee as a child process on loopback, with 1 and 32
- * concurrent clients; p50/p99 latency and the trustee's peak RSS.
+ * KBS benchmark: full flows (RCAR auth + attest + resource fetch with the session cookie, sample
+ * TEE) against the bundled trustee running as child processes on loopback, with the load coming
+ * from a separate process (`kbs_load.ts`). Two set-ups, each at 1, 32 and 256 concurrent
+ * clients: one replica with the default LocalFs storage, and two replicas sharing PostgreSQL
+ * (calls of one flow alternate replicas, as behind a round-robin balancer). Prints flows/s,
+ * p50/p99, the error count and the trustees' peak RSS.
  */
-import { KbsClient } from "@coco/lib/kbs/client";
-import { sampleEvidenceProvider } from "@coco/lib/tee";
-import { AdminClient } from "../trustee/client/admin_client.ts";
-import { startDeno } from "../tests/harness.ts";
-import { type BenchRow, percentile, rssMiB } from "./_lib.ts";
+import { type BenchRow, rssMiB } from "./_lib.ts";
+import { startDeno, type Started } from "../tests/harness.ts";
+import {
+  adminCall,
+  type ClusterStorage,
+  writeClusterConfig,
+} from "../trustee/kbs/cluster_testing.ts";
+import {
+  postgresPeers,
+  startPostgres,
+  type TestPostgres,
+} from "../trustee/storage/test_servers.ts";
 
 const ALLOW =
   'package policy\nimport rego.v1\ndefault allow := false\nallow if data.plugin == "resource"\n';
+const PATH = "bench/key/1";
+const CONCURRENCY = [1, 32, 256];
+const DURATION_MS = Number(Deno.env.get("KBS_BENCH_MS") ?? 6000);
 
-async function flows(
-  url: string,
-  concurrency: number,
-  durationMs: number,
-): Promise<{ lat: number[]; errors: number; secs: number }> {
-  const lat: number[] = [];
-  let errors = 0;
-  const end = performance.now() + durationMs;
-  const start = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end) {
-      const c = new KbsClient({ url, evidence: sampleEvidenceProvider() });
-      const t = performance.now();
-      try {
-        await c.getResource("/kbs/v0/resource/bench/key/1");
-        lat.push(performance.now() - t);
-      } catch {
-        errors++;
-      } finally {
-        c.close();
-      }
-    }
-  }));
-  return { lat, errors, secs: (performance.now() - start) / 1000 };
+interface LoadResult {
+  flows: number;
+  errors: number;
+  secs: number;
+  p50_ms: number;
+  p99_ms: number;
+  firstError?: string;
 }
 
-export async function bench(): Promise<BenchRow[]> {
-  const home = await Deno.makeTempDir({ prefix: "kbs-bench-" });
-  const trustee = await startDeno({
-    name: "trustee",
-    args: ["run", "-A", "dist/trustee.js", "serve", "--home", home, "--socket", "127.0.0.1:0"],
-    ready: /trustee listening on (http:\/\/\S+)/,
-    env: { COCO_LOG: "warn" },
-  });
+async function load(urls: string[], concurrency: number, ms: number): Promise<LoadResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./kbs_load.ts", import.meta.url).pathname,
+      urls.join(","),
+      String(concurrency),
+      String(ms),
+      PATH,
+    ],
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success) {
+    throw new Error(`load generator failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return JSON.parse(text.split("\n").pop()!) as LoadResult;
+}
+
+async function cluster(
+  name: string,
+  storage: (dir: string) => ClusterStorage,
+  replicas: number,
+): Promise<BenchRow[]> {
+  const dir = await Deno.makeTempDir({ prefix: "kbs-bench-" });
+  const procs: Started[] = [];
   const rows: BenchRow[] = [];
   try {
-    const url = trustee.match[1]!;
-    const admin = new AdminClient({
-      url,
-      token: (await Deno.readTextFile(`${home}/admin-token`)).trim(),
+    const { configPath, adminToken } = await writeClusterConfig(dir, storage(dir));
+    for (let i = 0; i < replicas; i++) {
+      procs.push(
+        await startDeno({
+          name: `trustee ${i}`,
+          args: ["run", "-A", "dist/trustee.js", "serve", "-c", configPath],
+          ready: /trustee listening on (http:\/\/\S+)/,
+          env: { COCO_LOG: "warn" },
+        }),
+      );
+    }
+    const urls = procs.map((p) => p.match[1]!);
+    const policy = new TextEncoder().encode(ALLOW).toBase64({
+      alphabet: "base64url",
+      omitPadding: true,
     });
-    await admin.setResourcePolicy(ALLOW);
-    await admin.setResource("bench/key/1", new TextEncoder().encode("x".repeat(64)));
-    admin.close();
-    await flows(url, 4, 1500); // warm-up
-    for (const conc of [1, 32]) {
-      const r = await flows(url, conc, 8000);
+    await adminCall(
+      urls[0]!,
+      adminToken,
+      "POST",
+      "/kbs/v0/resource-policy",
+      JSON.stringify({ policy }),
+    );
+    await adminCall(urls[0]!, adminToken, "POST", `/kbs/v0/resource/${PATH}`, "x".repeat(64));
+    await load(urls, 8, 1500); // warm-up (JIT, pools)
+    for (const conc of CONCURRENCY) {
+      const r = await load(urls, conc, DURATION_MS);
+      const rss = await Promise.all(procs.map((p) => rssMiB(p.child.pid)));
       rows.push({
-        name: `kbs full flow (auth+attest+resource), ${conc} client${conc > 1 ? "s" : ""}`,
-        ops_per_s: r.lat.length / r.secs,
-        p50_ms: percentile(r.lat, 50),
-        p99_ms: percentile(r.lat, 99),
-        rss_mb: await rssMiB(trustee.child.pid),
-        note: `errors ${r.errors}; trustee peak RSS; sample TEE`,
+        name: `kbs full flow, ${name}, ${conc} client${conc > 1 ? "s" : ""}`,
+        ops_per_s: r.flows / r.secs,
+        p50_ms: r.p50_ms,
+        p99_ms: r.p99_ms,
+        rss_mb: Math.max(...rss),
+        note: `errors ${r.errors}${r.firstError ? ` (${r.firstError.slice(0, 80)})` : ""}; ` +
+          `peak RSS of the largest replica; load from a separate process; sample TEE`,
         peer: "upstream KBS publishes no figures; not installable here",
       });
     }
   } finally {
-    await trustee.stop();
-    await Deno.remove(home, { recursive: true });
+    for (const p of procs) await p.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+  return rows;
+}
+
+export async function bench(): Promise<BenchRow[]> {
+  const rows = await cluster(
+    "1 replica LocalFs",
+    (dir) => ({ type: "LocalFs", dir: `${dir}/data` }),
+    1,
+  );
+  if (!postgresPeers().ok) {
+    rows.push({
+      name: "kbs full flow, 2 replicas PostgreSQL",
+      note: `skipped: ${postgresPeers().reason}`,
+    });
+    return rows;
+  }
+  let pg: TestPostgres | undefined;
+  try {
+    pg = await startPostgres();
+    const { socketDir, port } = pg;
+    rows.push(
+      ...await cluster("2 replicas PostgreSQL", () => ({ type: "Postgres", socketDir, port }), 2),
+    );
+  } finally {
+    await pg?.stop();
   }
   return rows;
 }

@@ -51,6 +51,27 @@ async function defaultConfig(home: string, socket: string, logger: Logger): Prom
   }, "(built-in default config)");
 }
 
+/** Socket-level failure codes that npm storage clients can leak as unhandled rejections. */
+const SOCKET_FAULTS = new Set(["ECONNRESET", "EPIPE", "ECONNREFUSED", "ETIMEDOUT", "ENOTCONN"]);
+
+/**
+ * Keeps a replica alive when a storage client library leaks a socket fault as an unhandled
+ * rejection (seen with npm:postgres under Deno when PostgreSQL restarts mid-query: the query
+ * itself fails with a proper error, and the same reset also surfaces unhandled). Anything else
+ * still crashes the process, as it should.
+ */
+function survivePeerResets(logger: Logger): void {
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    const code = (e.reason as { code?: unknown } | undefined)?.code;
+    if (typeof code === "string" && SOCKET_FAULTS.has(code)) {
+      e.preventDefault();
+      logger.warn("storage connection fault (requests using it failed and were answered 503)", {
+        error: e.reason,
+      });
+    }
+  });
+}
+
 export function serveCommand(): Command {
   return new Command("serve")
     .description("run the trustee (KBS + attestation service + RVPS)")
@@ -61,20 +82,37 @@ export function serveCommand(): Command {
     )
     .option("--socket <host:port>", "listen address when no config is given", "127.0.0.1:8080")
     .option("--allow-all", "replace the resource policy with allow_all (testing only)")
+    .option(
+      "--self-signed",
+      "HTTPS without a configured certificate: generate (once) a self-signed one under --home (development only)",
+    )
     .action(async (opts) => {
       const logger = createLogger();
+      survivePeerResets(logger);
+      const home = opts.home ?? trusteeHome();
       const config = opts.config
         ? await loadKbsConfig(opts.config)
-        : await defaultConfig(opts.home ?? trusteeHome(), opts.socket, logger);
-      const running = await serveKbs(config, logger);
+        : await defaultConfig(home, opts.socket, logger);
+      const running = await serveKbs(
+        config,
+        logger,
+        opts.selfSigned ? { selfSignedDir: home } : {},
+      );
+      if (opts.selfSigned) logger.warn("serving with a self-signed certificate (development only)");
       if (opts.allowAll) {
         await running.kbs.deps.resourcePolicy.set(await samplePolicy("allow_all"));
         logger.warn("resource policy replaced with allow_all (--allow-all)");
       }
       for (const a of running.addresses) console.log(`trustee listening on ${a}`);
       const stop = () => {
-        logger.info("shutting down");
-        running.shutdown().then(() => Deno.exit(0));
+        logger.warn("shutting down: finishing in-flight requests");
+        running.shutdown().then(
+          () => Deno.exit(0),
+          (err) => {
+            logger.error("shutdown failed", { error: err });
+            Deno.exit(1);
+          },
+        );
       };
       Deno.addSignalListener("SIGINT", stop);
       Deno.addSignalListener("SIGTERM", stop);

@@ -96,6 +96,31 @@ async function sealContent(
   };
 }
 
+/**
+ * x and y of a freshly generated EC key. Deno computes the public point of a generated key on
+ * every public export (about 0.4–0.9 ms for P-256); the PKCS#8 export of the private key carries
+ * the same point in its `publicKey` BIT STRING and costs a quarter of that. Falls back to the
+ * JWK export if the encoding is not the expected one.
+ */
+async function ephemeralPublicJwk(
+  eph: CryptoKeyPair,
+  crv: string,
+): Promise<{ x: string; y: string }> {
+  const n = COORD[crv] ?? 0;
+  const p8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", eph.privateKey));
+  const at = p8.length - (1 + 2 * n);
+  const point = p8.subarray(at);
+  // ... 03 <len> 00 | 04 x y : a BIT STRING with no unused bits holding an uncompressed point.
+  if (n > 0 && point[0] === 0x04 && p8[at - 1] === 0x00 && p8[at - 3] === 0x03) {
+    return {
+      x: b64u(point.subarray(1, 1 + n)),
+      y: b64u(point.subarray(1 + n)),
+    };
+  }
+  const jwk = await crypto.subtle.exportKey("jwk", eph.publicKey);
+  return { x: jwk.x!, y: jwk.y! };
+}
+
 /** Encrypts `plaintext` to the TEE public key. Unsupported (kty, crv, alg) → `unsupported-key`. */
 export async function encryptResource(
   teePubKey: TeePubKey,
@@ -110,7 +135,7 @@ export async function encryptResource(
     const eph = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: crv }, true, [
       "deriveBits",
     ]);
-    const epk = await crypto.subtle.exportKey("jwk", eph.publicKey);
+    const epk = await ephemeralPublicJwk(eph, crv);
     const kek = await ecdhKek(
       eph.privateKey,
       { kty: "EC", crv, x: teePubKey.x, y: teePubKey.y },

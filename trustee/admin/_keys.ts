@@ -62,7 +62,7 @@ function keyFromJwk(
       if (!key) {
         key = importJWK(jwk, alg).then((k) => {
           if (k instanceof Uint8Array) throw new Error("symmetric keys are not supported");
-          return k;
+          return k as CryptoKey;
         });
         cache.set(alg, key);
       }

@@ -44,7 +44,7 @@ const SIGNING_ALGS = ["EdDSA", "ES256", "ES384", "RS256"] as const;
 async function importSigningKey(pem: string): Promise<{ key: CryptoKey; alg: string }> {
   for (const alg of SIGNING_ALGS) {
     try {
-      return { key: await importPKCS8(pem.trim(), alg), alg };
+      return { key: (await importPKCS8(pem.trim(), alg)) as CryptoKey, alg };
     } catch {
       // try the next key type
     }

@@ -5,6 +5,7 @@
 import { SignJWT } from "jose";
 import type { JsonValue } from "@coco/lib/json";
 import { statusOf, type TrustVector } from "./trust_vector.ts";
+import { p256 } from "@noble/curves/nist.js";
 import type { TokenSigner } from "./signer.ts";
 
 export interface TokenBrokerConfig {
@@ -67,8 +68,20 @@ export function earClaims(
   };
 }
 
+const b64u = (bytes: Uint8Array) => bytes.toBase64({ alphabet: "base64url", omitPadding: true });
+const utf8 = new TextEncoder();
+
 /** Signs claims as an ES256 JWT with header `{typ, alg, jwk}`. */
 export function signEar(signer: TokenSigner, claims: Record<string, JsonValue>): Promise<string> {
+  if (signer.d) {
+    // Same JWS as jose would produce, signed with @noble/curves (see TokenSigner.d).
+    const header = { typ: "JWT", alg: "ES256", jwk: signer.jwk };
+    const input = `${b64u(utf8.encode(JSON.stringify(header)))}.${
+      b64u(utf8.encode(JSON.stringify(claims)))
+    }`;
+    const signature = p256.sign(utf8.encode(input), signer.d); // SHA-256 prehash, r‖s (64 B)
+    return Promise.resolve(`${input}.${b64u(signature)}`);
+  }
   return new SignJWT(claims)
     .setProtectedHeader({
       typ: "JWT",

@@ -13,7 +13,7 @@ export interface TestKbs {
   call(
     method: string,
     path: string,
-    init?: { body?: string | Uint8Array; headers?: Record<string, string> },
+    init?: { body?: string | Uint8Array; headers?: Record<string, string>; client?: string },
   ): Promise<Response>;
   dir: string;
   close(): Promise<void>;
@@ -21,7 +21,7 @@ export interface TestKbs {
 
 /** A KBS with bearer-JWT admin auth, Memory storage, and a pinned clock. */
 export async function testKbs(
-  options: { now?: () => number; payloadMiB?: number } = {},
+  options: { now?: () => number; payloadMiB?: number; extra?: Record<string, unknown> } = {},
 ): Promise<TestKbs> {
   const dir = await Deno.makeTempDir({ prefix: "kbs-test-" });
   const pair = await generateAdminKeyPair();
@@ -37,6 +37,7 @@ export async function testKbs(
       },
       authorization: { regex_acl: { acls: [{ role: "admin", allowed_endpoints: "^/kbs/.+$" }] } },
     },
+    ...options.extra,
   }, "test.toml");
   const kbs = await createKbs(config, nullLogger, options.now);
   const adminToken = await mintAdminToken(pair.privateKeyPem, {
@@ -54,8 +55,13 @@ export async function testKbs(
         : typeof init.body === "string"
         ? init.body
         : init.body as Uint8Array<ArrayBuffer>;
+      const info = init.client === undefined ? undefined : {
+        remoteAddr: { transport: "tcp" as const, hostname: init.client, port: 40000 },
+        completed: Promise.resolve(),
+      };
       return await kbs.fetch(
         new Request(`http://kbs.test${path}`, { method, headers: init.headers ?? {}, body }),
+        info,
       );
     },
     async close() {

@@ -1,12 +1,16 @@
 /**
  * The KBS HTTP application: a route table, one handler per route, and the single place where
- * errors become HTTP responses (ErrorInformation bodies, spec/trustee.md §1.8).
+ * errors become HTTP responses (ErrorInformation bodies, spec/trustee.md §1.8). Every request
+ * gets a request id (`X-Request-Id`, echoed when the client sent a sane one) carried by its
+ * log records, and is measured for `/metrics`.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ERROR_TYPE_PREFIX, KbsError, kbsErrorStatus } from "@coco/lib/kbs";
+import type { Logger } from "@coco/lib/log";
 import { StorageError } from "../storage/mod.ts";
 import type { KbsDeps } from "./deps.ts";
+import { ServiceError } from "./errors.ts";
 import { handleAttest, handleAuth } from "./routes/rcar.ts";
 import {
   getReferenceValue,
@@ -16,11 +20,111 @@ import {
   setResourcePolicy,
 } from "./routes/admin.ts";
 import { handlePlugin } from "./routes/plugins.ts";
+import { requestLog } from "./request_log.ts";
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+type Env = { Variables: { requestId: string; log: Logger } };
+
+const BUILTIN_ROUTES = [
+  "auth",
+  "attest",
+  "resource-policy",
+  "attestation-policy",
+  "reference-value",
+];
+const METHODS = new Set(["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"]);
+
+/** Bounded route label: a client inventing paths or methods cannot grow the metrics. */
+function routeLabeler(plugins: string[]): (path: string) => string {
+  const known = new Set([...BUILTIN_ROUTES, ...plugins]);
+  return (path) => {
+    if (!path.startsWith("/kbs/v0/")) return "other";
+    const first = path.slice(8).split("/")[0] ?? "";
+    return known.has(first) ? `/kbs/v0/${first}` : "other";
+  };
+}
+
+function errorResponse(c: Context, deps: KbsDeps, err: Error): Response {
+  const log = requestLog(c, deps);
+  const requestId = c.get("requestId") as string | undefined;
+  let code: string;
+  let detail: string;
+  let status: 401 | 404 | 413 | 500 | 503;
+  if (err instanceof KbsError) {
+    code = err.code;
+    detail = err.message;
+    status = kbsErrorStatus(err.code);
+  } else if (err instanceof StorageError && err.code === "invalid-key") {
+    [code, detail, status] = ["InvalidRequestPath", err.message, 404];
+  } else if (err instanceof StorageError && err.code === "io") {
+    [code, detail, status] = ["StorageUnavailable", `Storage unavailable: ${err.message}`, 503];
+  } else if (err instanceof StorageError && err.code === "corrupt") {
+    // Names the namespace and key (never a value), so an operator can find and fix the entry.
+    code = "InternalError";
+    detail = `${err.message} (request id ${requestId})`;
+    status = 500;
+  } else if (err instanceof ServiceError) {
+    [code, detail, status] = [err.code, err.message, 503];
+  } else {
+    code = "InternalError";
+    detail = `Internal error (request id ${requestId}; see the KBS log)`;
+    status = 500;
+  }
+  if (status >= 500) log.error("request failed", { path: c.req.path, code, error: err });
+  else log.info("request refused", { path: c.req.path, code, detail });
+  if (status === 503) c.header("Retry-After", "1");
+  return c.json({ type: `${ERROR_TYPE_PREFIX}${code}`, detail }, status);
+}
 
 /** Builds the KBS app over wired dependencies. */
-export function createKbsApp(deps: KbsDeps): Hono {
-  const app = new Hono();
+export function createKbsApp(deps: KbsDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  const m = deps.metrics;
   const limit = deps.config.http_server.payload_request_size * 1024 * 1024;
+  const routeLabel = routeLabeler(deps.config.plugins.map((p) => p.name));
+
+  app.use("*", async (c, next) => {
+    const given = c.req.header("X-Request-Id");
+    const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    c.set("requestId", requestId);
+    c.set("log", deps.logger.child({ requestId }));
+    const measured = c.req.path.startsWith("/kbs");
+    if (measured && deps.state.draining) {
+      throw new ServiceError("ShuttingDown", "This KBS replica is shutting down; retry on another");
+    }
+    const start = performance.now();
+    if (measured) m.activeConnections.inc();
+    deps.state.inflight++;
+    try {
+      await next();
+    } finally {
+      if (--deps.state.inflight === 0) deps.state.onIdle?.();
+      c.header("X-Request-Id", requestId);
+      if (measured) {
+        m.activeConnections.inc({}, -1);
+        const secs = (performance.now() - start) / 1000;
+        const status = String(c.res.status);
+        m.httpRequests.inc();
+        m.httpDuration.observe(secs);
+        m.routeDuration.observe(secs, {
+          route: routeLabel(c.req.path),
+          method: METHODS.has(c.req.method) ? c.req.method : "other",
+          status,
+        });
+        const size = Number(c.req.header("Content-Length") ?? 0);
+        if (size > 0) m.requestSize.observe(size);
+        const out = Number(c.res.headers.get("Content-Length") ?? 0);
+        if (out > 0) m.responseSize.observe(out);
+        requestLog(c, deps).debug("request", {
+          method: c.req.method,
+          path: c.req.path,
+          status,
+          ms: Math.round(secs * 1e4) / 10,
+        });
+      }
+    }
+  });
   app.use(
     "/kbs/*",
     bodyLimit({
@@ -34,7 +138,14 @@ export function createKbsApp(deps: KbsDeps): Hono {
     }),
   );
 
-  app.get("/healthz", (c) => c.body(null, 200));
+  app.get(
+    "/healthz",
+    (c) => deps.state.draining ? c.text("shutting down", 503) : c.body(null, 200),
+  );
+  app.get(
+    "/metrics",
+    (c) => c.body(m.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }),
+  );
   app.post("/kbs/v0/auth", (c) => handleAuth(c, deps));
   app.post("/kbs/v0/attest", (c) => handleAttest(c, deps));
   app.post("/kbs/v0/resource-policy", (c) => setResourcePolicy(c, deps));
@@ -57,29 +168,6 @@ export function createKbsApp(deps: KbsDeps): Hono {
       detail: `Invalid request path ${c.req.path}`,
     }, 404)
   );
-  app.onError((err, c) => {
-    let kbs: KbsError;
-    if (err instanceof KbsError) kbs = err;
-    else if (err instanceof StorageError && (err.code === "invalid-key")) {
-      kbs = new KbsError("InvalidRequestPath", err.message, { cause: err });
-    } else {
-      const requestId = crypto.randomUUID();
-      deps.logger.error("internal error", { requestId, path: c.req.path, error: err });
-      kbs = new KbsError(
-        "InternalError",
-        `Internal error (request id ${requestId}; see the KBS log)`,
-        { cause: err },
-      );
-    }
-    const status = kbsErrorStatus(kbs.code);
-    if (status !== 500) {
-      deps.logger.debug("request failed", {
-        path: c.req.path,
-        code: kbs.code,
-        detail: kbs.message,
-      });
-    }
-    return c.json({ type: `${ERROR_TYPE_PREFIX}${kbs.code}`, detail: kbs.message }, status);
-  });
+  app.onError((err, c) => errorResponse(c, deps, err));
   return app;
 }

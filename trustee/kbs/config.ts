@@ -9,6 +9,7 @@ import { type AdminConfig, parseAdminConfig } from "../admin/mod.ts";
 import { parseStorageConfig, type StorageConfig } from "../storage/mod.ts";
 import { DEFAULT_TOKEN_BROKER, type TokenBrokerConfig } from "../attestation_service/ear.ts";
 import type { SignerConfig } from "../attestation_service/signer.ts";
+import { type LimitsConfig, parseLimits } from "./limits.ts";
 
 export interface HttpServerConfig {
   sockets: string[];
@@ -17,6 +18,8 @@ export interface HttpServerConfig {
   certificate?: string;
   /** Body limit in MiB. */
   payload_request_size: number;
+  /** Lowest TLS version; Deno's TLS stack (rustls) never offers less than 1.2. */
+  tls_min_version: "1.2";
 }
 
 export interface AttestationTokenConfig {
@@ -32,10 +35,21 @@ export interface BuiltinAsConfig {
   timeout: number;
   broker: TokenBrokerConfig;
   signer?: SignerConfig;
+  /** `[attestation_service.verifier_config.tpm_verifier]` (upstream names); see verifier/tpm. */
+  tpm_verifier?: { trusted_ak_keys_dir: string; max_trusted_ak_keys: number };
+}
+
+/** `storage_backend_type = "Vault"` of the resource plugin (HashiCorp Vault / OpenBao KV v1). */
+export interface VaultPluginConfig {
+  vault_url: string;
+  token: string;
+  mount_path: string;
+  ca_certs: string[];
 }
 
 export type PluginConfig =
   | { name: "resource"; storage_backend_type: "kvstorage" }
+  | { name: "resource"; storage_backend_type: "Vault"; vault: VaultPluginConfig }
   | { name: "sample"; item: string };
 
 export interface KbsConfig {
@@ -47,6 +61,7 @@ export interface KbsConfig {
   storage_backend: StorageConfig;
   session_storage: StorageConfig;
   plugins: PluginConfig[];
+  limits: LimitsConfig;
 }
 
 function section(root: Record<string, unknown>, key: string): Record<string, unknown> {
@@ -64,7 +79,16 @@ function parseHttpServer(raw: Record<string, unknown>): HttpServerConfig {
     payload_request_size: raw.payload_request_size === undefined
       ? 2
       : num(raw.payload_request_size, "http_server.payload_request_size"),
+    tls_min_version: "1.2",
   };
+  if (raw.tls_min_version !== undefined) {
+    const v = str(raw.tls_min_version, "http_server.tls_min_version");
+    if (v !== "1.2") {
+      throw new TypeError(
+        `http_server.tls_min_version \`${v}\` is not supported (only "1.2"; TLS 1.2 and 1.3 are both offered)`,
+      );
+    }
+  }
   const key = optStr(raw.private_key, "http_server.private_key");
   const cert = optStr(raw.certificate, "http_server.certificate");
   if (key !== undefined) out.private_key = key;
@@ -144,7 +168,36 @@ function parseAs(raw: Record<string, unknown>): BuiltinAsConfig {
     broker: broker.broker,
   };
   if (broker.signer) out.signer = broker.signer;
+  const vc = raw.verifier_config === undefined
+    ? {}
+    : obj(raw.verifier_config, "attestation_service.verifier_config");
+  if (vc.tpm_verifier !== undefined) {
+    const t = obj(vc.tpm_verifier, "attestation_service.verifier_config.tpm_verifier");
+    const p = "attestation_service.verifier_config.tpm_verifier";
+    out.tpm_verifier = {
+      trusted_ak_keys_dir: optStr(t.trusted_ak_keys_dir, `${p}.trusted_ak_keys_dir`) ??
+        "/etc/tpm/trusted_ak_keys",
+      max_trusted_ak_keys: t.max_trusted_ak_keys === undefined
+        ? 100
+        : num(t.max_trusted_ak_keys, `${p}.max_trusted_ak_keys`),
+    };
+  }
   return out;
+}
+
+function parseVault(o: Record<string, unknown>, i: number): VaultPluginConfig {
+  const p = `plugins[${i}]`;
+  if (o.verify_ssl === false) {
+    throw new TypeError(
+      `${p}.verify_ssl = false is refused: Vault certificates are always verified (add ca_certs instead)`,
+    );
+  }
+  return {
+    vault_url: str(o.vault_url, `${p}.vault_url`),
+    token: str(o.token, `${p}.token`),
+    mount_path: optStr(o.mount_path, `${p}.mount_path`) ?? "secret",
+    ca_certs: o.ca_certs === undefined ? [] : strArray(o.ca_certs, `${p}.ca_certs`),
+  };
 }
 
 function parsePlugins(raw: unknown): PluginConfig[] {
@@ -157,9 +210,12 @@ function parsePlugins(raw: unknown): PluginConfig[] {
       const backend = o.storage_backend_type === undefined
         ? "kvstorage"
         : str(o.storage_backend_type, `plugins[${i}].storage_backend_type`);
+      if (backend === "Vault") {
+        return { name: "resource", storage_backend_type: "Vault", vault: parseVault(o, i) };
+      }
       if (backend !== "kvstorage") {
         throw new TypeError(
-          `plugins[${i}].storage_backend_type \`${backend}\` is not supported yet (only kvstorage)`,
+          `plugins[${i}].storage_backend_type \`${backend}\` is not supported (kvstorage, Vault)`,
         );
       }
       return { name: "resource", storage_backend_type: "kvstorage" };
@@ -179,7 +235,12 @@ export function parseKbsConfig(raw: unknown, file: string): KbsConfig {
       }
     }
     const storage = parseStorageConfig(root.storage_backend ?? {}, file);
-    let session = storage;
+    // Differs from upstream: with a local-disk backend and no session_storage_type, sessions
+    // stay in memory. They live minutes, a single host cannot share them anyway, and two
+    // fsyncs per handshake cost most of a flow (README "Differences").
+    let session: StorageConfig = storage.type === "LocalFs" || storage.type === "LocalJson"
+      ? { type: "Memory" }
+      : storage;
     if (root.session_storage_type !== undefined) {
       const st = str(root.session_storage_type, "session_storage_type");
       const backends = isJsonObject(root.storage_backend)
@@ -196,6 +257,7 @@ export function parseKbsConfig(raw: unknown, file: string): KbsConfig {
       storage_backend: storage,
       session_storage: session,
       plugins: parsePlugins(root.plugins),
+      limits: parseLimits(root.limits, storage.type),
     };
   });
 }

@@ -4,9 +4,23 @@ import type { AttestationService } from "../attestation_service/service.ts";
 import type { Rvps } from "../rvps/mod.ts";
 import type { KvStore } from "../storage/mod.ts";
 import type { KbsConfig } from "./config.ts";
+import type { KbsMetrics } from "./metrics.ts";
 import type { ResourcePolicy } from "./resource_policy.ts";
 import type { SessionStore } from "./session.ts";
 import type { TokenVerifier } from "./token_verifier.ts";
+
+/** Mutable serving state shared by the app and the server. */
+export interface ServeState {
+  /**
+   * Set once shutdown begins: `/healthz` answers 503 so load balancers stop routing here, and new
+   * protocol requests get 503 `ShuttingDown` (retry elsewhere) while in-flight ones finish.
+   */
+  draining: boolean;
+  /** Requests being handled now. */
+  inflight: number;
+  /** Called whenever `inflight` drops to 0. */
+  onIdle?: () => void;
+}
 
 /** Everything the KBS routes need, wired once by `createKbs`. */
 export interface KbsDeps {
@@ -19,5 +33,7 @@ export interface KbsDeps {
   admin: AdminAuthorizer;
   resourcePolicy: ResourcePolicy;
   logger: Logger;
+  metrics: KbsMetrics;
+  state: ServeState;
   now: () => number;
 }

@@ -2,25 +2,50 @@
  * Wiring and serving the all-in-one trustee: storage, sessions, attestation service, RVPS,
  * policies, admin authorizer and token verifier from one `KbsConfig`, served on every configured
  * socket (HTTP or HTTPS). Logs each bound address (including the port chosen for port 0).
+ * `shutdown()` drains: `/healthz` turns 503, listeners stop accepting, in-flight requests finish
+ * (up to `limits.shutdown_grace_ms`), then storage is closed.
  */
 import type { Logger } from "@coco/lib/log";
 import { createAdminAuthorizer } from "../admin/mod.ts";
 import { AttestationService } from "../attestation_service/service.ts";
 import { loadSigner } from "../attestation_service/signer.ts";
+import { loadTrustedAkKeys } from "../verifier/tpm/trust.ts";
 import { PolicyEngine } from "../policy/engine.ts";
 import { Rvps } from "../rvps/mod.ts";
-import { createStorage, type StorageProvider } from "../storage/mod.ts";
+import { createStorage, type KvStore, type StorageProvider } from "../storage/mod.ts";
+import { vaultResourceStore } from "../storage/vault.ts";
+import { cachedStore } from "../storage/cached.ts";
 import { createKbsApp } from "./app.ts";
 import type { KbsConfig } from "./config.ts";
 import type { KbsDeps } from "./deps.ts";
+import { KbsMetrics } from "./metrics.ts";
 import { ResourcePolicy } from "./resource_policy.ts";
 import { SessionStore } from "./session.ts";
+import { loadTls } from "./tls.ts";
 import { createTokenVerifier } from "./token_verifier.ts";
 
 export interface Kbs {
   deps: KbsDeps;
-  fetch: (req: Request) => Response | Promise<Response>;
+  fetch: (req: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
   close(): Promise<void>;
+}
+
+async function resourceStore(
+  config: KbsConfig,
+  storage: StorageProvider,
+): Promise<{ store: KvStore; close(): void }> {
+  const plugin = config.plugins.find((p) => p.name === "resource");
+  if (plugin?.name !== "resource" || plugin.storage_backend_type !== "Vault") {
+    return { store: storage.namespace("repository"), close() {} };
+  }
+  const v = plugin.vault;
+  const caCerts = await Promise.all(v.ca_certs.map((p) => Deno.readTextFile(p)));
+  return vaultResourceStore({
+    url: v.vault_url,
+    token: v.token,
+    mountPath: v.mount_path,
+    caCerts,
+  });
 }
 
 /** Builds a KBS from config (no sockets yet). */
@@ -33,41 +58,70 @@ export async function createKbs(
   const sessionStorage: StorageProvider = config.session_storage === config.storage_backend
     ? storage
     : createStorage(config.session_storage);
-  const engine = new PolicyEngine();
-  const signer = await loadSigner(config.attestation_service.signer);
-  const rvps = new Rvps(storage.namespace("reference_value"), now);
-  const as = await AttestationService.create({
-    policies: storage.namespace("attestation_service_policy"),
-    rvps,
-    signer,
-    broker: config.attestation_service.broker,
-    logger: logger.child({ component: "as" }),
-    engine,
-    now,
-  });
-  const resourcePolicy = new ResourcePolicy(storage.namespace("kbs"), engine);
-  await resourcePolicy.install();
-  const deps: KbsDeps = {
-    config,
-    sessions: new SessionStore(sessionStorage.namespace("kbs_protocol_session"), now),
-    resources: storage.namespace("repository"),
-    as,
-    rvps,
-    tokens: await createTokenVerifier(config.attestation_token, { trustedKeys: [signer.jwk], now }),
-    admin: await createAdminAuthorizer(config.admin, { now, logger }),
-    resourcePolicy,
-    logger,
-    now,
+  const close = async () => {
+    await storage.close();
+    if (sessionStorage !== storage) await sessionStorage.close();
   };
-  const app = createKbsApp(deps);
-  return {
-    deps,
-    fetch: app.fetch,
-    async close() {
-      await storage.close();
-      if (sessionStorage !== storage) await sessionStorage.close();
-    },
-  };
+  try {
+    const metrics = new KbsMetrics();
+    const engine = new PolicyEngine({ timeoutMs: config.limits.policy_timeout_ms });
+    const signer = await loadSigner(config.attestation_service.signer);
+    const ttl = config.limits.policy_cache_ms;
+    const rvps = new Rvps(cachedStore(storage.namespace("reference_value"), ttl), now);
+    const as = await AttestationService.create({
+      policies: cachedStore(storage.namespace("attestation_service_policy"), ttl),
+      rvps,
+      signer,
+      broker: config.attestation_service.broker,
+      logger: logger.child({ component: "as" }),
+      engine,
+      now,
+      verifierOptions: {
+        trustedAkKeys: await loadTrustedAkKeys(config.attestation_service.tpm_verifier),
+      },
+    });
+    const resourcePolicy = new ResourcePolicy(cachedStore(storage.namespace("kbs"), ttl), engine);
+    await resourcePolicy.install();
+    const resources = await resourceStore(config, storage);
+    const sessions = new SessionStore(
+      sessionStorage.namespace("kbs_protocol_session"),
+      now,
+      {
+        maxSessions: config.limits.max_sessions,
+        maxSessionsPerClient: config.limits.max_pending_sessions_per_client,
+      },
+      (count, reason) => metrics.sessionsEvicted.inc({ reason }, count),
+    );
+    const deps: KbsDeps = {
+      config,
+      sessions,
+      resources: resources.store,
+      as,
+      rvps,
+      tokens: await createTokenVerifier(config.attestation_token, {
+        trustedKeys: [signer.jwk],
+        now,
+      }),
+      admin: await createAdminAuthorizer(config.admin, { now, logger }),
+      resourcePolicy,
+      logger,
+      metrics,
+      state: { draining: false, inflight: 0 },
+      now,
+    };
+    const app = createKbsApp(deps);
+    return {
+      deps,
+      fetch: (req, info) => app.fetch(req, info),
+      async close() {
+        resources.close();
+        await close();
+      },
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
 export interface RunningKbs {
@@ -84,50 +138,65 @@ function splitSocket(socket: string): { hostname: string; port: number } {
   };
 }
 
+/** Options of {@linkcode serveKbs}. */
+export interface ServeOptions {
+  /** Directory for a generated self-signed certificate when HTTPS has none configured. */
+  selfSignedDir?: string;
+}
+
 /** Serves the KBS on every configured socket; sweeps expired sessions every 60 s. */
-export async function serveKbs(config: KbsConfig, logger: Logger): Promise<RunningKbs> {
+export async function serveKbs(
+  config: KbsConfig,
+  logger: Logger,
+  options: ServeOptions = {},
+): Promise<RunningKbs> {
+  const tls = await loadTls(config.http_server, config.file, options.selfSignedDir);
   const kbs = await createKbs(config, logger);
-  const http = config.http_server;
-  let tls: { cert: string; key: string } | undefined;
-  if (!http.insecure_http) {
-    if (!http.certificate || !http.private_key) {
-      throw new Error(
-        `Cannot serve HTTPS: http_server.certificate and http_server.private_key are required in ${config.file} (or set insecure_http = true)`,
-      );
-    }
-    tls = {
-      cert: await Deno.readTextFile(http.certificate),
-      key: await Deno.readTextFile(http.private_key),
-    };
-  }
   const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
   const addresses: string[] = [];
-  for (const socket of http.sockets) {
-    const { hostname, port } = splitSocket(socket);
-    const server = Deno.serve({
-      hostname,
-      port,
-      ...(tls ?? {}),
-      onListen: () => {},
-    }, kbs.fetch);
-    servers.push(server);
-    const a = server.addr;
-    const shown = `${tls ? "https" : "http"}://${
-      a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname
-    }:${a.port}`;
-    addresses.push(shown);
-    logger.info("KBS listening", { address: shown });
-  }
   const sweep = setInterval(() => {
     kbs.deps.sessions.sweep().catch((err) => logger.warn("session sweep failed", { error: err }));
   }, 60_000);
-  return {
-    kbs,
-    addresses,
-    async shutdown() {
+  const gauge = setInterval(() => {
+    kbs.deps.metrics.sessions.inc({}, kbs.deps.sessions.size - kbs.deps.metrics.sessions.get());
+  }, 1000);
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    stopping ??= (async () => {
+      kbs.deps.state.draining = true;
       clearInterval(sweep);
+      clearInterval(gauge);
+      // Deno's server.shutdown() cuts request bodies still being read, so first wait (up to the
+      // grace period) until every in-flight request has been answered, then close listeners.
+      const state = kbs.deps.state;
+      const grace = config.limits.shutdown_grace_ms;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), grace)));
+      const idle = state.inflight === 0
+        ? Promise.resolve("idle" as const)
+        : new Promise<"idle">((r) => (state.onIdle = () => r("idle")));
+      if (await Promise.race([idle, late]) === "late") {
+        logger.warn("requests still running after the shutdown grace period", { grace_ms: grace });
+      }
+      clearTimeout(timer);
       await Promise.all(servers.map((s) => s.shutdown()));
       await kbs.close();
-    },
-  };
+    })();
+  try {
+    for (const socket of config.http_server.sockets) {
+      const { hostname, port } = splitSocket(socket);
+      const server = Deno.serve({ hostname, port, ...(tls ?? {}), onListen: () => {} }, kbs.fetch);
+      servers.push(server);
+      const a = server.addr;
+      const shown = `${tls ? "https" : "http"}://${
+        a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname
+      }:${a.port}`;
+      addresses.push(shown);
+      logger.info("KBS listening", { address: shown });
+    }
+  } catch (err) {
+    await shutdown();
+    throw err;
+  }
+  return { kbs, addresses, shutdown };
 }

@@ -16,6 +16,36 @@ import type { AttestationTokenConfig } from "./config.ts";
 
 export interface TokenVerifier {
   verify(token: string): Promise<Record<string, JsonValue>>;
+  /**
+   * Records a token this replica's own attestation service has just signed, so its first use
+   * needs no signature check (its `exp` is still enforced on every use).
+   */
+  remember?(token: string): void;
+}
+
+type Claims = Record<string, JsonValue>;
+
+/** Verified tokens by their exact text, bounded (oldest dropped first). */
+class VerifiedCache {
+  readonly #map = new Map<string, Claims>();
+  constructor(private readonly max = 4096) {}
+
+  get(token: string, nowSec: number): Claims | undefined {
+    const claims = this.#map.get(token);
+    if (claims === undefined) return undefined;
+    const exp = claims.exp;
+    // Same rule as jwtVerify with a 60 s clock tolerance.
+    if (typeof exp !== "number" || exp + 60 <= nowSec) {
+      this.#map.delete(token);
+      return undefined;
+    }
+    return claims;
+  }
+
+  set(token: string, claims: Claims): void {
+    if (this.#map.size >= this.max) this.#map.delete(this.#map.keys().next().value!);
+    this.#map.set(token, claims);
+  }
 }
 
 type Jwk = jose.JWK & { alg?: string; kid?: string };
@@ -157,8 +187,33 @@ export async function createTokenVerifier(
     return found;
   };
 
+  const verified = new VerifiedCache();
+  const keys = new Map<string, Promise<jose.CryptoKey | Uint8Array>>();
+  const importKey = (jwk: Jwk, alg: string) => {
+    const { x5c: _chain, ...bare } = jwk as Jwk & { x5c?: unknown };
+    const id = JSON.stringify([alg, bare.kty, bare.crv, bare.x, bare.y, bare.n, bare.e]);
+    let key = keys.get(id);
+    if (!key) {
+      if (keys.size > 256) keys.clear();
+      key = jose.importJWK(bare, alg);
+      key.catch(() => keys.delete(id));
+      keys.set(id, key);
+    }
+    return key;
+  };
+
   return {
+    remember(token) {
+      try {
+        const claims = jose.decodeJwt(token) as Claims;
+        if (typeof claims.exp === "number") verified.set(token, claims);
+      } catch {
+        // not a JWT: nothing to remember
+      }
+    },
     async verify(token) {
+      const cached = verified.get(token, now() / 1000);
+      if (cached) return cached;
       let header: jose.ProtectedHeaderParameters;
       try {
         header = jose.decodeProtectedHeader(token);
@@ -170,8 +225,7 @@ export async function createTokenVerifier(
       if (!alg) throw fail("the verification key has no alg member");
       let payload: jose.JWTPayload;
       try {
-        const { x5c: _chain, ...bare } = jwk as Jwk & { x5c?: unknown };
-        const key = await jose.importJWK(bare, alg);
+        const key = await importKey(jwk, alg);
         ({ payload } = await jose.jwtVerify(token, key, {
           algorithms: [alg],
           clockTolerance: 60,
@@ -182,7 +236,8 @@ export async function createTokenVerifier(
         if (err instanceof KbsError) throw err;
         throw fail((err as Error).message, err);
       }
-      return payload as Record<string, JsonValue>;
+      verified.set(token, payload as Claims);
+      return payload as Claims;
     },
   };
 }

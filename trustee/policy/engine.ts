@@ -28,6 +28,12 @@ export interface LoadedPolicy {
 export class PolicyEngine {
   #cache = new Map<string, LoadedPolicy>();
   #rv: Map<string, JsonValue> | undefined;
+  readonly #timeoutMs: number | undefined;
+
+  /** `timeoutMs` bounds each evaluation (the Rego engine's own default is 5000 ms). */
+  constructor(options: { timeoutMs?: number } = {}) {
+    this.#timeoutMs = options.timeoutMs;
+  }
 
   /** Throws `PolicyError("parse")` when the text is not valid Rego. */
   check(source: string): void {
@@ -64,6 +70,7 @@ export class PolicyEngine {
           if (options.input !== undefined) opts.input = options.input;
           if (options.data !== undefined) opts.data = options.data;
           if (options.explain) opts.explain = true;
+          if (this.#timeoutMs !== undefined) opts.limits = { timeoutMs: this.#timeoutMs };
           const r = compiled.evaluate(query, opts);
           return r.explanation === undefined
             ? { value: r.value }

@@ -22,6 +22,8 @@ export type StorageConfig =
     db: string;
     username: string;
     password?: string;
+    /** Connection pool size (`pool_size`, an extension; default 5 as upstream). */
+    poolSize?: number;
   }
   | { type: "Redis"; url: string };
 
@@ -136,7 +138,14 @@ function resolve(r: Reader, type: StorageType, backends: Table): StorageConfig {
     }
     case "Postgres": {
       const key = `${base}.postgres`;
-      const t = r.table(backends["postgres"], key, ["host", "port", "db", "username", "password"]);
+      const t = r.table(backends["postgres"], key, [
+        "host",
+        "port",
+        "db",
+        "username",
+        "password",
+        "pool_size",
+      ]);
       const config: StorageConfig = {
         type,
         host: r.string(t, key, "host", "localhost"),
@@ -145,6 +154,7 @@ function resolve(r: Reader, type: StorageType, backends: Table): StorageConfig {
         username: r.string(t, key, "username", "postgres"),
       };
       if (t["password"] !== undefined) config.password = r.string(t, key, "password", "");
+      if (t["pool_size"] !== undefined) config.poolSize = r.port(t, key, "pool_size", 5);
       return config;
     }
     case "Redis": {

@@ -132,17 +132,17 @@ Deno.test("createStorage() returns a working provider when the type is implement
   }
 });
 
-Deno.test("createStorage() throws a config StorageError when the type is Postgres or Redis", () => {
+Deno.test("createStorage() lets POSTGRES_URL and REDIS_URL override the config when set", async () => {
+  const env = (name: string) =>
+    ({ POSTGRES_URL: "postgres://u@127.0.0.1:1/db", REDIS_URL: "redis://127.0.0.1:1" })[name];
   for (const raw of [{ storage_type: "Postgres" }, { storage_type: "Redis" }]) {
-    const config = parseStorageConfig(raw, "kbs.toml");
-    assert.throws(() => createStorage(config), (err: unknown) => {
+    const storage = createStorage(parseStorageConfig(raw, "kbs.toml"), env);
+    await assert.rejects(storage.namespace("kbs").list(), (err: unknown) => {
       assert.ok(err instanceof StorageError);
-      assert.equal(err.code, "config");
-      assert.equal(
-        err.message,
-        `Cannot create storage: storage_type ${config.type} is not available yet in this build (use Memory, LocalFs or LocalJson)`,
-      );
+      assert.equal(err.code, "io");
+      assert.match(err.message, /\((PostgreSQL|Redis) 127\.0\.0\.1:1(\/db)?\)/);
       return true;
     });
+    await storage.close();
   }
 });

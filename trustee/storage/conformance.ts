@@ -161,6 +161,33 @@ CASES.push(
 );
 
 /**
+ * Runs the conformance cases as steps of one test, for backends whose server the enclosing test
+ * starts and stops (so the op and resource sanitizers see no server outlive its test). Every
+ * step gets a fresh provider from `make`.
+ */
+export async function storageConformanceSteps(
+  t: Deno.TestContext,
+  make: () => Promise<ConformanceFixture>,
+): Promise<void> {
+  for (const [title, body] of CASES) {
+    await t.step({
+      name: title,
+      sanitizeOps: false,
+      sanitizeResources: false,
+      fn: async () => {
+        const { provider, cleanup } = await make();
+        try {
+          await body(provider);
+        } finally {
+          await provider.close();
+          await cleanup();
+        }
+      },
+    });
+  }
+}
+
+/**
  * Registers the conformance tests for one backend. Every test gets a fresh provider from `make`
  * and cleans it up, even when the test fails.
  */

@@ -3,13 +3,26 @@ import { StorageError } from "./errors.ts";
 import { createLocalFsStorage } from "./local_fs.ts";
 import { createLocalJsonStorage } from "./local_json.ts";
 import { createMemoryStorage } from "./memory.ts";
+import { createPostgresStorage } from "./postgres.ts";
+import { createRedisStorage } from "./redis.ts";
 import type { StorageProvider } from "./types.ts";
 
+/** Reads an environment variable; injected so tests need no env permission. */
+export type EnvLookup = (name: string) => string | undefined;
+
+function processEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no env permission: no override
+  }
+}
+
 /**
- * Creates the storage backend a {@linkcode StorageConfig} selects. Postgres and Redis parse but
- * are not implemented yet: they throw a `config` {@linkcode StorageError}.
+ * Creates the storage backend a {@linkcode StorageConfig} selects. As upstream, the environment
+ * variables `POSTGRES_URL` and `REDIS_URL` override the configured Postgres and Redis locations.
  */
-export function createStorage(config: StorageConfig): StorageProvider {
+export function createStorage(config: StorageConfig, env: EnvLookup = processEnv): StorageProvider {
   switch (config.type) {
     case "Memory":
       return createMemoryStorage();
@@ -17,12 +30,13 @@ export function createStorage(config: StorageConfig): StorageProvider {
       return createLocalFsStorage({ dirPath: config.dirPath });
     case "LocalJson":
       return createLocalJsonStorage({ fileDirPath: config.fileDirPath });
-    case "Postgres":
+    case "Postgres": {
+      const url = env("POSTGRES_URL");
+      const { type: _, ...options } = config;
+      return createPostgresStorage(url ? { ...options, url } : options);
+    }
     case "Redis":
-      throw new StorageError(
-        "config",
-        `Cannot create storage: storage_type ${config.type} is not available yet in this build (use Memory, LocalFs or LocalJson)`,
-      );
+      return createRedisStorage({ url: env("REDIS_URL") || config.url });
     default:
       return unreachable(config);
   }

@@ -2,8 +2,9 @@
  * Key-value storage with namespaces, as upstream's `key-value-storage` crate: resources,
  * policies, sessions and reference values all live in a {@linkcode KvStore} handed out by a
  * {@linkcode StorageProvider}. Backends: Memory, LocalFs and LocalJson (on-disk compatible with
- * upstream); Postgres and Redis parse but are not available yet. A new backend must pass the shared
- * suite in `conformance.ts` (imported directly by tests; it is not part of this surface).
+ * upstream), Postgres and Redis (upstream layouts), and the Vault KV v1 resource store. A new
+ * backend must pass the shared suite in `conformance.ts` (imported directly by tests; it is not
+ * part of this surface).
  *
  * @example
  * ```ts
@@ -36,3 +37,8 @@ export {
   type LocalFsOptions,
 } from "./local_fs.ts";
 export { createLocalJsonStorage, type LocalJsonOptions } from "./local_json.ts";
+export { createPostgresStorage, type PostgresOptions } from "./postgres.ts";
+export { createRedisStorage, type RedisOptions } from "./redis.ts";
+export { createVaultStorage, type VaultOptions, vaultResourceStore } from "./vault.ts";
+export { cachedStore } from "./cached.ts";
+export { type EnvLookup } from "./factory.ts";

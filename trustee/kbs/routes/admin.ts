@@ -5,6 +5,7 @@ import { isJsonObject } from "@coco/lib/json";
 import type { KbsDeps } from "../deps.ts";
 import { PolicyError } from "../../policy/engine.ts";
 import { RvpsError } from "../../rvps/mod.ts";
+import { requestLog } from "../request_log.ts";
 
 /** Runs the admin authorizer for this request. */
 export async function requireAdmin(c: Context, deps: KbsDeps): Promise<void> {
@@ -57,7 +58,7 @@ export async function setResourcePolicy(c: Context, deps: KbsDeps): Promise<Resp
   const body = await policyBody(c, "resource policy request");
   const text = decodeB64UrlNoPad(body.policy as string, "resource policy");
   await deps.resourcePolicy.set(text).catch(asPolicyError);
-  deps.logger.info("resource policy set");
+  requestLog(c, deps).info("resource policy set");
   return c.body(null, 200);
 }
 
@@ -77,7 +78,7 @@ export async function setAttestationPolicy(c: Context, deps: KbsDeps): Promise<R
   }
   const text = decodeB64UrlNoPad(body.policy as string, "attestation policy");
   await deps.as.setPolicy(body.policy_id, text).catch(asPolicyError);
-  deps.logger.info("attestation policy set", { policy_id: body.policy_id });
+  requestLog(c, deps).info("attestation policy set", { policy_id: body.policy_id });
   return c.body(null, 200);
 }
 
@@ -85,7 +86,7 @@ export async function registerReferenceValue(c: Context, deps: KbsDeps): Promise
   await requireAdmin(c, deps);
   try {
     const names = await deps.rvps.register(await c.req.text());
-    deps.logger.info("reference values registered", { names });
+    requestLog(c, deps).info("reference values registered", { names });
   } catch (err) {
     if (err instanceof RvpsError) throw new KbsError("RvpsError", err.message, { cause: err });
     throw err;

@@ -10,6 +10,8 @@ import { isResourcePath, KbsError } from "@coco/lib/kbs";
 import type { KbsDeps } from "../deps.ts";
 import { teeKeyFromClaims } from "../tee_key.ts";
 import { requireAdmin } from "./admin.ts";
+import { PolicyError } from "../../policy/engine.ts";
+import { requestLog } from "../request_log.ts";
 import { SESSION_COOKIE } from "./rcar.ts";
 
 /** The attestation token: from an attested cookie session first, else `Authorization: Bearer`. */
@@ -34,15 +36,32 @@ async function authorizeAttested(
 ): Promise<Record<string, JsonValue>> {
   const claims = await deps.tokens.verify(await presentedToken(c, deps));
   const query = Object.fromEntries(new URL(c.req.url).searchParams);
-  const decision = await deps.resourcePolicy.evaluate(claims, {
-    plugin,
-    "resource-path": path,
-    query,
-  });
+  const m = deps.metrics;
+  m.policyEvaluations.inc();
+  let decision;
+  try {
+    decision = await deps.resourcePolicy.evaluate(claims, {
+      plugin,
+      "resource-path": path,
+      query,
+    });
+  } catch (err) {
+    m.policyErrors.inc();
+    if (err instanceof PolicyError) {
+      throw new KbsError("PolicyEngineError", err.message, { cause: err });
+    }
+    throw err;
+  }
   if (!decision.allow) {
-    deps.logger.info("PolicyDeny", { plugin, path: path.join("/"), why: decision.explanation });
+    m.policyViolations.inc();
+    requestLog(c, deps).info("PolicyDeny", {
+      plugin,
+      path: path.join("/"),
+      why: decision.explanation,
+    });
     throw new KbsError("PolicyDeny", "Access denied by policy");
   }
+  m.policyApprovals.inc();
   return claims;
 }
 
@@ -64,7 +83,8 @@ async function resourcePlugin(c: Context, deps: KbsDeps, path: string[]): Promis
     await requireAdmin(c, deps);
     const key = resourceKey(path);
     await deps.resources.set(key, new Uint8Array(await c.req.arrayBuffer()), { overwrite: true });
-    deps.logger.info("resource written", { resource: key });
+    deps.metrics.resourceWrites.inc({ resource_path: key });
+    requestLog(c, deps).info("resource written", { resource: key });
     return c.body(null, 200, { "Content-Type": "text/xml" });
   }
   if (method === "DELETE") {
@@ -73,7 +93,8 @@ async function resourcePlugin(c: Context, deps: KbsDeps, path: string[]): Promis
     if (!(await deps.resources.delete(key))) {
       throw new KbsError("ResourceNotFound", `Resource ${key} not found`);
     }
-    deps.logger.info("resource deleted", { resource: key });
+    deps.metrics.resourceDeletes.inc({ resource_path: key });
+    requestLog(c, deps).info("resource deleted", { resource: key });
     return c.body(null, 200, { "Content-Type": "text/xml" });
   }
   if (method !== "GET") {
@@ -83,6 +104,7 @@ async function resourcePlugin(c: Context, deps: KbsDeps, path: string[]): Promis
   const claims = await authorizeAttested(c, deps, "resource", path);
   const value = await deps.resources.get(key);
   if (!value) throw new KbsError("ResourceNotFound", `Resource ${key} not found`);
+  deps.metrics.resourceReads.inc({ resource_path: key });
   let teeKey;
   try {
     teeKey = teeKeyFromClaims(claims, deps.config.attestation_token.extra_teekey_paths);
@@ -96,7 +118,7 @@ async function resourcePlugin(c: Context, deps: KbsDeps, path: string[]): Promis
   }
   try {
     const jwe = await encryptResource(teeKey, value);
-    deps.logger.info("resource released", { resource: key });
+    requestLog(c, deps).info("resource released", { resource: key });
     return c.json(jwe);
   } catch (err) {
     if (err instanceof JweError) throw new KbsError("JweError", err.message, { cause: err });

@@ -16,6 +16,9 @@ import {
 } from "@coco/lib/kbs";
 import type { VerificationRequest } from "../../attestation_service/service.ts";
 import type { KbsDeps } from "../deps.ts";
+import { ServiceError, withDeadline } from "../errors.ts";
+import { StorageError } from "../../storage/mod.ts";
+import { requestLog } from "../request_log.ts";
 import { sessionTimeout } from "../session.ts";
 
 export const SESSION_COOKIE = "kbs-session-id";
@@ -41,7 +44,29 @@ function attestFailed(why: string, cause?: unknown): KbsError {
   );
 }
 
+/** The client address sessions are counted against (`X-Forwarded-For` only when trusted). */
+export function clientAddress(c: Context, deps: KbsDeps): string {
+  if (deps.config.limits.trust_forwarded_for) {
+    const first = c.req.header("X-Forwarded-For")?.split(",")[0]?.trim();
+    if (first) return first;
+  }
+  const info = c.env as { remoteAddr?: { hostname?: string } } | undefined;
+  return info?.remoteAddr?.hostname ?? "unknown";
+}
+
 export async function handleAuth(c: Context, deps: KbsDeps): Promise<Response> {
+  deps.metrics.authRequests.inc();
+  try {
+    const res = await auth(c, deps);
+    deps.metrics.authSuccesses.inc();
+    return res;
+  } catch (err) {
+    deps.metrics.authErrors.inc();
+    throw err;
+  }
+}
+
+async function auth(c: Context, deps: KbsDeps): Promise<Response> {
   let request;
   try {
     request = parseKbsRequest(parseJsonText(await c.req.text(), "KBS Request"));
@@ -59,10 +84,11 @@ export async function handleAuth(c: Context, deps: KbsDeps): Promise<Response> {
     request,
     challenge,
     deps.config.attestation_service.timeout,
+    clientAddress(c, deps),
   );
   const s = (session as { Authed: { id: string; timeout: string } }).Authed;
   setSessionCookie(c, s.id, s.timeout);
-  deps.logger.debug("auth", { tee: request.tee, session: s.id });
+  requestLog(c, deps).debug("auth", { tee: request.tee, session: s.id });
   return c.json(challenge);
 }
 
@@ -84,6 +110,16 @@ function additionalRequests(text: string, nonce: string, key: JsonValue): Verifi
 }
 
 export async function handleAttest(c: Context, deps: KbsDeps): Promise<Response> {
+  deps.metrics.attestationRequests.inc();
+  try {
+    return await attest(c, deps);
+  } catch (err) {
+    deps.metrics.attestationErrors.inc();
+    throw err;
+  }
+}
+
+async function attest(c: Context, deps: KbsDeps): Promise<Response> {
   const id = getCookie(c, SESSION_COOKIE);
   if (!id) throw attestFailed("no kbs-session-id cookie (call /kbs/v0/auth first)");
   let body;
@@ -133,14 +169,27 @@ export async function handleAttest(c: Context, deps: KbsDeps): Promise<Response>
     throw attestFailed((err as Error).message, err);
   }
   let token: string;
+  const log = requestLog(c, deps);
+  const limits = deps.config.limits;
   try {
-    token = await deps.as.evaluate(requests, ["default"]);
+    token = await withDeadline(
+      "Evidence verification",
+      "verification_timeout_ms",
+      limits.verification_timeout_ms,
+      deps.as.evaluate(requests, ["default"]),
+    );
   } catch (err) {
-    deps.logger.info("attestation refused", { tee: request.tee, session: id, error: err });
+    // Outages and time limits are the service's fault, not the evidence's: 503, retry elsewhere.
+    if (err instanceof ServiceError) throw err;
+    if (err instanceof StorageError && err.code === "io") throw err;
+    deps.metrics.attestationFailures.inc({ tee_type: request.tee });
+    log.info("attestation refused", { tee: request.tee, session: id, error: err });
     throw attestFailed((err as Error).message, err);
   }
+  deps.metrics.attestationSuccesses.inc({ tee_type: request.tee });
+  deps.tokens.remember?.(token);
   await deps.sessions.attest(id, token, timeout);
   setSessionCookie(c, id, timeout);
-  deps.logger.info("attested", { tee: request.tee, session: id, devices: requests.length - 1 });
+  log.info("attested", { tee: request.tee, session: id, devices: requests.length - 1 });
   return c.json({ token });
 }
