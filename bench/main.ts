@@ -8,6 +8,18 @@ const MODULES: Record<string, () => Promise<{ bench(): Promise<BenchRow[]> }>> =
   kbs: () => import("./kbs.ts"),
   ttrpc: () => import("./ttrpc.ts"),
   rego: () => import("./rego.ts"),
+  snapshotter: () => import("./snapshotter.ts"),
+  image_pull: () => import("./image_pull.ts"),
+  unpack: () => import("./unpack.ts"),
+  image_crypto: () => import("./image_crypto.ts"),
+  agent: () => import("./agent.ts"),
+  shim: () => import("./shim.ts"),
+  verifier_snp: () => import("./verifier_snp.ts"),
+  verifier_tdx: () => import("./verifier_tdx.ts"),
+  verifier_tpm: () => import("./verifier_tpm.ts"),
+  verifier_nvidia: () => import("./verifier_nvidia.ts"),
+  verifier_cca: () => import("./verifier_cca.ts"),
+  vm: () => import("./vm.ts"),
 };
 
 const fmt = (

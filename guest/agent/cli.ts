@@ -7,6 +7,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { createLogger } from "@coco/lib/log";
 import { resolveAgentConfig } from "./config.ts";
+import { type GuestComponents, startGuestComponents } from "./guest_components.ts";
 import { runAsInit, shouldRunAsInit } from "./pid1.ts";
 import { startAgent } from "./start.ts";
 
@@ -34,19 +35,31 @@ export function agentCommand() {
       if (o.policyFile) config = { ...config, policyFile: o.policyFile };
       const logger = createLogger({ level: config.logLevel }).child({ role: "agent" });
       const asInit = shouldRunAsInit({ pid: Deno.pid, mode: o.initMode });
-      const init = asInit ? await runAsInit({ config, logger, cmdline }) : undefined;
+      const init = asInit ? await runAsInit({ logger, cmdline }) : undefined;
+      let components: GuestComponents | undefined;
+      try {
+        components = asInit ? await startGuestComponents({ config, logger }) : undefined;
+      } catch (err) {
+        logger.error("guest components failed; the agent does not start", { error: err });
+        if (init) init.powerOff();
+        throw err;
+      }
+      const initData = components?.initData;
+      const cdhToml = initData?.cdhToml ? await Deno.readTextFile(initData.cdhToml) : undefined;
       const agent = await startAgent({
-        config,
+        config: components?.cdhAddress ? { ...config, cdhSocket: components.cdhAddress } : config,
         logger,
         initDaemon: asInit,
-        ...(init?.policy !== undefined ? { initDataPolicy: init.policy } : {}),
+        ...(initData?.policy !== undefined ? { initDataPolicy: initData.policy } : {}),
+        ...(cdhToml !== undefined ? { cdhToml } : {}),
       });
       Deno.stdout.writeSync(enc.encode(`agent listening on ${agent.address}\n`));
       const stop = () => agent.close();
       for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, stop);
       await agent.destroyed;
       await agent.close();
-      if (init) await init.powerOff();
+      await components?.close();
+      if (init) init.powerOff();
       Deno.exit(0);
     });
 }

@@ -20,8 +20,12 @@ export interface AgentConfig {
   containerBase: string;
   /** OCI runtime binary (`runc`, `crun` or a path). */
   runtime: string;
-  /** CDH socket for image_guest_pull; "" = no puller. */
+  /** CDH socket for `kbs:///` resources of image pulls (policy, keys, auth); "" = none. */
   cdhSocket: string;
+  /** cdh.toml whose `[image]` section configures pulls when init-data has none ("" = defaults). */
+  cdhConfig: string;
+  /** TEE the in-process AA attests with ("" = detect; `sample` only when named). */
+  tee: string;
   /** Directory of the built-in pause bundle. */
   pauseBundle: string;
   /** Which guest components to start in-process: none | attestation-agent | confidential-data-hub | api-server-rest. */
@@ -38,6 +42,8 @@ export const DEFAULT_AGENT_CONFIG: AgentConfig = {
   containerBase: "/run/kata-containers",
   runtime: "runc",
   cdhSocket: "unix:///run/confidential-containers/cdh.sock",
+  cdhConfig: "",
+  tee: "",
   pauseBundle: "/pause_bundle",
   guestComponentsProcs: "api-server-rest",
   guestConfig: "",
@@ -61,6 +67,8 @@ export function applyConfigKeys(base: AgentConfig, raw: unknown, where: string):
     "container_base",
     "runtime",
     "cdh_socket",
+    "cdh_config",
+    "tee",
     "pause_bundle",
     "guest_components_procs",
     "guest_config",
@@ -77,6 +85,8 @@ export function applyConfigKeys(base: AgentConfig, raw: unknown, where: string):
     containerBase: s("container_base") ?? base.containerBase,
     runtime: s("runtime") ?? base.runtime,
     cdhSocket: s("cdh_socket") ?? base.cdhSocket,
+    cdhConfig: s("cdh_config") ?? base.cdhConfig,
+    tee: s("tee") ?? base.tee,
     pauseBundle: s("pause_bundle") ?? base.pauseBundle,
     guestComponentsProcs: gp !== undefined ? procs(gp, where) : base.guestComponentsProcs,
     guestConfig: s("guest_config") ?? base.guestConfig,
@@ -102,7 +112,27 @@ const PARAM_KEYS: Record<string, string> = {
   container_base: "container_base",
   runtime: "runtime",
   guest_components_procs: "guest_components_procs",
+  tee: "tee",
 };
+
+/**
+ * `agent.channel=serial:<port name>` / `vsock:<port>` as the VM launcher (host/vm) writes it, as
+ * a `server_addr`.
+ */
+export function channelToServerAddr(channel: string): string {
+  const m = channel.match(/^(serial|vsock):(.+)$/);
+  if (!m) {
+    throw agentError(
+      "invalid-argument",
+      `agent.channel "${channel}" is not serial:NAME or vsock:PORT`,
+    );
+  }
+  if (m[1] === "serial") return `serial://${m[2]}`;
+  if (!/^\d{1,10}$/.test(m[2]!)) {
+    throw agentError("invalid-argument", `agent.channel port "${m[2]}" is not a number`);
+  }
+  return `vsock://-1:${m[2]}`;
+}
 
 /** Where configuration comes from; every part is optional (tests inject them). */
 export interface ConfigSources {
@@ -124,6 +154,10 @@ export async function resolveAgentConfig(src: ConfigSources): Promise<AgentConfi
   } else {
     const raw: Record<string, string> = {};
     for (const [k, v] of params) if (PARAM_KEYS[k]) raw[PARAM_KEYS[k]] = v;
+    const channel = params.get("channel");
+    if (channel !== undefined && raw.server_addr === undefined) {
+      raw.server_addr = channelToServerAddr(channel);
+    }
     config = applyConfigKeys(config, raw, "kernel command line");
   }
   const env = src.env ?? (() => undefined);

@@ -1,98 +1,119 @@
 /**
- * Init-data as kata delivers it (spec/runtime.md §3.6): a raw block device holding ASCII
- * `initdata`, a little-endian u64 length, then that many bytes of gzip'd TOML. The agent finds
- * the device, unpacks the TOML, checks its digest against the TEE's init-data register through an
- * injected {@linkcode InitDataBinding}, and writes `aa.toml` / `cdh.toml` / `policy.rego` under
- * `/run/confidential-containers/initdata/`.
+ * Init-data as kata delivers it (spec/runtime.md §3.6): a raw block device in the format of
+ * `@coco/lib/initdata` (`decodeInitDataDisk`). The agent finds the device, unpacks the TOML,
+ * checks its digest against the TEE's init-data register through an {@linkcode InitDataBinding}
+ * (by default: evidence from the in-process AA, see {@linkcode evidenceBinding}), and writes
+ * `initdata.toml`, `aa.toml`, `cdh.toml` under `/run/confidential-containers/initdata/`.
  */
 import { join } from "node:path";
-import { type InitData, initDataDigest, parseInitDataToml } from "@coco/lib/initdata";
+import { timingSafeEqual } from "node:crypto";
+import {
+  decodeInitDataDisk,
+  digestForField,
+  hasInitDataMagic,
+  type InitData,
+  initDataDigest,
+  MAX_INIT_DATA_BYTES,
+  parseInitDataToml,
+} from "@coco/lib/initdata";
+import type { Logger } from "@coco/lib/log";
+import { parseSnpEvidence } from "@coco/lib/tee/snp";
+import { parseTdxQuote } from "@coco/lib/tee/tdx";
+import { obj, str } from "@coco/lib/json/fields";
 import { agentError } from "./errors.ts";
 
-const MAGIC = new TextEncoder().encode("initdata");
-/** Largest gzip blob accepted (the TOML carries policies, which can exceed 1 MiB). */
-export const MAX_INITDATA_BYTES = 16 << 20;
-
-/** The gzip blob inside an init-data disk image, or undefined when the magic is absent. */
-export function initDataBlob(disk: Uint8Array): Uint8Array | undefined {
-  if (disk.length < 16 || !MAGIC.every((b, i) => disk[i] === b)) return undefined;
-  const len = new DataView(disk.buffer, disk.byteOffset + 8, 8).getBigUint64(0, true);
-  if (len === 0n || len > BigInt(MAX_INITDATA_BYTES) || len > BigInt(disk.length - 16)) {
-    throw agentError("invalid-argument", `init-data disk: length ${len} does not fit the device`);
-  }
-  return disk.subarray(16, 16 + Number(len));
-}
-
-/** Gunzips the blob into TOML text. */
-export async function gunzipText(blob: Uint8Array): Promise<string> {
-  const stream = new Blob([blob.slice()]).stream().pipeThrough(new DecompressionStream("gzip"));
-  try {
-    return await new Response(stream).text();
-  } catch (err) {
-    throw agentError("invalid-argument", "init-data disk: gzip payload is corrupt", err);
-  }
-}
-
-/** Builds a disk image (for tests and the host side): magic, length, gzip, zero padding. */
-export async function buildInitDataDisk(toml: string): Promise<Uint8Array> {
-  const gz = new Uint8Array(
-    await new Response(
-      new Blob([toml]).stream().pipeThrough(new CompressionStream("gzip")),
-    ).arrayBuffer(),
-  );
-  const size = Math.ceil((16 + gz.length) / 512) * 512;
-  const out = new Uint8Array(size);
-  out.set(MAGIC, 0);
-  new DataView(out.buffer).setBigUint64(8, BigInt(gz.length), true);
-  out.set(gz, 16);
-  return out;
-}
-
-/** Checks an init-data digest against the hardware measurement (host-data, mrconfigid, PCR). */
+/** Checks an init-data digest against the hardware measurement (host-data, mrconfigid). */
 export interface InitDataBinding {
   check(digest: Uint8Array, init: InitData): Promise<void>;
 }
 
-/**
- * The sample TEE has no init-data register: it accepts, and the binding is left to the trustee
- * (the AA sends the init-data TOML with every attestation). Never used unless configured.
- */
-export const sampleBinding: InitDataBinding = { check: () => Promise.resolve() };
-
-async function readFull(f: Deno.FsFile, n: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(n);
-  let at = 0;
-  while (at < n) {
-    const r = await f.read(buf.subarray(at));
-    if (r === null || r === 0) break;
-    at += r;
-  }
-  return buf.subarray(0, at);
+/** Where a binding gets evidence: the AA's `getEvidence` and its TEE name. */
+export interface EvidenceSource {
+  readonly tee: string;
+  getEvidence(runtimeData: Uint8Array): Promise<Uint8Array>;
 }
 
-/** Scans candidate block devices for the init-data magic; returns the first TOML found. */
+/** The init-data field a TEE's evidence carries, or undefined when it has none. */
+export function initDataField(tee: string, evidence: unknown): Uint8Array | undefined {
+  switch (tee) {
+    case "snp":
+      return parseSnpEvidence(evidence).report.host_data;
+    case "tdx": {
+      const quote = str(obj(evidence, "tdx evidence").quote, "quote");
+      return parseTdxQuote(Uint8Array.fromBase64(quote)).body.mrConfigId;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Binding through TEE evidence: asks `source` (the in-process AA) for fresh evidence and compares
+ * the init-data register — SNP `host_data` (32 bytes), TDX `mrconfigid` (48) — with the digest,
+ * padded as the host laid it out. TEEs without such a register (the sample TEE, a vTPM) cannot
+ * be checked here: the AA sends the init-data with every attestation and the trustee compares
+ * it; that is logged, not silently passed.
+ */
+export function evidenceBinding(source: EvidenceSource, logger: Logger): InitDataBinding {
+  return {
+    async check(digest) {
+      const raw = await source.getEvidence(crypto.getRandomValues(new Uint8Array(32)));
+      const field = initDataField(source.tee, JSON.parse(new TextDecoder().decode(raw)));
+      if (field === undefined) {
+        logger.warn("init-data not bound by this TEE; the trustee checks it at attestation", {
+          tee: source.tee,
+        });
+        return;
+      }
+      const want = digestForField(digest, field.length as 32 | 48 | 64);
+      if (field.length !== want.length || !timingSafeEqual(field, want)) {
+        throw agentError(
+          "permission-denied",
+          `init-data digest does not match the ${source.tee} init-data register`,
+        );
+      }
+    },
+  };
+}
+
+async function readHead(dev: string, n: number): Promise<Uint8Array | undefined> {
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(dev, { read: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    const buf = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const r = await f.read(buf.subarray(at));
+      if (r === null || r === 0) break;
+      at += r;
+    }
+    return buf.subarray(0, at);
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * Scans candidate block devices for the init-data magic; returns the first TOML found. A device
+ * with the magic but a corrupt payload is an error (it is the init-data disk, and it is bad).
+ */
 export async function readInitDataFromDevices(
   devices: readonly string[],
 ): Promise<string | undefined> {
   for (const dev of devices) {
-    let f: Deno.FsFile;
+    const head = await readHead(dev, 16);
+    if (!head || head.length < 16 || !hasInitDataMagic(head)) continue;
+    const len = new DataView(head.buffer, head.byteOffset, 16).getBigUint64(8, true);
     try {
-      f = await Deno.open(dev, { read: true });
-    } catch {
-      continue;
-    }
-    try {
-      const head = await readFull(f, 16);
-      if (head.length < 16 || !MAGIC.every((b, i) => head[i] === b)) continue;
-      const len = Number(new DataView(head.buffer).getBigUint64(8, true));
-      if (len <= 0 || len > MAX_INITDATA_BYTES) continue;
-      const disk = new Uint8Array(16 + len);
-      disk.set(head);
-      disk.set(await readFull(f, len), 16);
-      const blob = initDataBlob(disk);
-      if (blob) return await gunzipText(blob);
-    } finally {
-      f.close();
+      // An absurd length is refused by the decoder from the header alone.
+      const size = len > BigInt(MAX_INIT_DATA_BYTES) ? 16 : 16 + Number(len);
+      return await decodeInitDataDisk((await readHead(dev, size)) ?? head);
+    } catch (err) {
+      throw agentError("invalid-argument", `init-data disk ${dev}: ${(err as Error).message}`, err);
     }
   }
   return undefined;

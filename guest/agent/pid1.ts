@@ -1,16 +1,15 @@
 /**
- * PID-1 duties (spec/runtime.md §3.5), only when the agent is init (pid 1) or told so:
- * mount /proc, /sys, /dev, /dev/pts, /dev/shm, /run and the cgroup hierarchy; load kernel
- * modules; reap orphans; read and apply init-data; start the AA and CDH roles in this process;
- * and power off after DestroySandbox. The decisions are pure functions, unit-tested; the
- * effects go through a {@linkcode Mounter} and the FFI helpers.
+ * PID-1 duties (spec/runtime.md §3.5), only when the agent is init (pid 1) or told so: mount
+ * /proc, /sys, /dev, /dev/pts, /dev/shm, /run and the cgroup hierarchy — skipping what the
+ * initramfs `/init` already mounted —, load missing kernel modules, reap orphans, and power off
+ * with `reboot(RB_POWER_OFF)` after DestroySandbox. Init-data and the AA/CDH roles are in
+ * `guest_components.ts`. The decisions are pure functions, unit-tested; the effects go through
+ * a {@linkcode Mounter} and `@coco/lib/sys`.
  */
 import { join } from "node:path";
 import type { Logger } from "@coco/lib/log";
-import { reapOrphans, waitingPids } from "./_libc.ts";
-import type { AgentConfig } from "./config.ts";
-import { applyInitData, readInitDataFromDevices, sampleBinding } from "./initdata.ts";
-import { commandMounter, type Mounter } from "./storage/mod.ts";
+import { reapOrphans, reboot, RebootCommand, sync, waitingPids } from "@coco/lib/sys";
+import { type Mounter, syscallMounter } from "./storage/mod.ts";
 
 /** `--init-mode`: `auto` (PID-1 duties iff pid 1), `always`, `never`. */
 export type InitMode = "auto" | "always" | "never";
@@ -80,6 +79,20 @@ export function initMountPlan(cmdline: string): MountStep[] {
   ];
 }
 
+/** Mount points listed in a `/proc/self/mountinfo` text (field 5, octal escapes decoded). */
+export function mountPoints(mountinfo: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of mountinfo.split("\n")) {
+    const target = line.split(" ")[4];
+    if (target) {
+      out.add(
+        target.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))),
+      );
+    }
+  }
+  return out;
+}
+
 /** Kernel modules the guest needs for the agent channel, volumes and secure storage. */
 export const INIT_MODULES = [
   "virtio_console",
@@ -92,8 +105,8 @@ export const INIT_MODULES = [
 ];
 
 /**
- * Whether the orphan reaper must leave zombie `pid` alone: a {@linkcode waitPid} waits for it,
- * or it was first seen in this sweep (it may be a child Deno spawned, which Deno reaps within
+ * Whether the orphan reaper must leave zombie `pid` alone: a `waitPid` waits for it, or it was
+ * first seen in this sweep (it may be a child Deno spawned, which Deno reaps within
  * milliseconds; a zombie still there one sweep later is an orphan). Records `pid` in `next`.
  */
 export function orphanOwned(pid: number, seen: ReadonlySet<number>, next: Set<number>): boolean {
@@ -103,49 +116,41 @@ export function orphanOwned(pid: number, seen: ReadonlySet<number>, next: Set<nu
   return true;
 }
 
-/** Block devices scanned for init-data. */
-export async function initDataCandidates(devDir = "/dev"): Promise<string[]> {
-  const out: string[] = [];
-  try {
-    for await (const e of Deno.readDir(devDir)) {
-      if (/^(vd|sd)[a-z]+$/.test(e.name)) out.push(join(devDir, e.name));
-    }
-  } catch {
-    // no /dev
+/** Loads kernel module `name` with `params` unless it is loaded (or built in) already. */
+export async function loadModule(name: string, params: readonly string[] = []): Promise<void> {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw new Error(`bad module name "${name}"`);
+  for (const p of params) {
+    if (!/^[A-Za-z0-9_.-]+(=[^\s]*)?$/.test(p)) throw new Error(`bad module parameter "${p}"`);
   }
-  return out.sort();
+  const sysName = name.replaceAll("-", "_");
+  if (await Deno.stat(`/sys/module/${sysName}`).then(() => true, () => false)) return;
+  const out = await new Deno.Command("modprobe", { args: [name, ...params], stderr: "piped" })
+    .output();
+  if (!out.success) {
+    throw new Error(`modprobe ${name}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
 }
 
 /** What init set up for the agent. */
-export interface InitResult {
-  /** Policy from init-data, if it had one. */
-  policy?: string;
-  /** sync + reboot(RB_POWER_OFF). */
-  powerOff(): Promise<void>;
+export interface InitSystem {
+  /** Stops the reaper, syncs and powers the VM off (`reboot(RB_POWER_OFF)`). */
+  powerOff(): never;
 }
 
 /** Options of {@linkcode runAsInit}. */
 export interface RunAsInitOptions {
-  config: AgentConfig;
   logger: Logger;
   cmdline: string;
   mounter?: Mounter;
 }
 
-async function tryModprobe(name: string, logger: Logger): Promise<void> {
-  const out = await new Deno.Command("modprobe", { args: [name], stderr: "piped" }).output()
-    .catch(() => undefined);
-  if (!out?.success) logger.warn("modprobe failed", { module: name });
-}
-
-/**
- * Runs the PID-1 sequence. Orphans are reaped every second with a non-blocking sweep that
- * leaves alone processes someone waits for (see `_libc.ts`).
- */
-export async function runAsInit(opts: RunAsInitOptions): Promise<InitResult> {
+/** Runs the PID-1 sequence; orphans are reaped every second (see `@coco/lib/sys` reapOrphans). */
+export async function runAsInit(opts: RunAsInitOptions): Promise<InitSystem> {
   const { logger } = opts;
-  const mounter = opts.mounter ?? commandMounter;
+  const mounter = opts.mounter ?? syscallMounter;
   for (const m of initMountPlan(opts.cmdline)) {
+    const mounted = mountPoints(await Deno.readTextFile("/proc/self/mountinfo").catch(() => ""));
+    if (mounted.has(m.target)) continue;
     await Deno.mkdir(m.target, { recursive: true }).catch(() => {});
     try {
       await mounter.mount(m.source, m.target, m.fstype, m.options);
@@ -154,8 +159,10 @@ export async function runAsInit(opts: RunAsInitOptions): Promise<InitResult> {
       logger.warn("optional mount failed", { target: m.target, error: err });
     }
   }
-  Deno.env.set("PATH", "/bin:/sbin:/usr/bin:/usr/sbin");
-  for (const mod of INIT_MODULES) await tryModprobe(mod, logger);
+  Deno.env.set("PATH", "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  for (const mod of INIT_MODULES) {
+    await loadModule(mod).catch((err) => logger.debug("module not loaded", { error: err }));
+  }
   let seen = new Set<number>();
   const timer = setInterval(() => {
     const next = new Set<number>();
@@ -164,22 +171,12 @@ export async function runAsInit(opts: RunAsInitOptions): Promise<InitResult> {
     if (reaped.length) logger.debug("reaped orphans", { pids: reaped });
   }, 1000);
   Deno.unrefTimer(timer);
-  const result: InitResult = {
-    powerOff: async () => {
+  return {
+    powerOff() {
       clearInterval(timer);
-      await new Deno.Command("sync").output().catch(() => {});
-      await new Deno.Command("poweroff", { args: ["-f"] }).output().catch(() => {});
+      sync();
+      reboot(RebootCommand.POWER_OFF);
+      Deno.exit(0); // not reached: reboot(2) does not return on success
     },
   };
-  const toml = await readInitDataFromDevices(await initDataCandidates());
-  if (toml !== undefined) {
-    const applied = await applyInitData(
-      toml,
-      sampleBinding,
-      "/run/confidential-containers/initdata",
-    );
-    logger.info("init-data applied", { dir: applied.dir, policy: applied.policy !== undefined });
-    if (applied.policy !== undefined) result.policy = applied.policy;
-  }
-  return result;
 }

@@ -4,6 +4,8 @@
  * `len` bytes and an empty array at EOF; `write` returns the bytes written; `wait` resolves with
  * the exit code (128 + signal for signal deaths).
  */
+import { closeFd, setWinSize } from "@coco/lib/sys";
+import { agentError } from "./errors.ts";
 import type { StartedProcess } from "./runtime.ts";
 
 /** Reads a byte stream in caller-sized pieces; an empty result means EOF. */
@@ -53,6 +55,7 @@ export class AgentProcess {
   #stdinClosed = false;
   readonly #exit: Promise<number>;
   #exitCode: number | undefined;
+  #tty: number | undefined;
 
   constructor(execId: string, started: StartedProcess, wait: (pid: number) => Promise<number>) {
     this.execId = execId;
@@ -60,6 +63,7 @@ export class AgentProcess {
     this.stdout = new ChunkReader(started.stdout);
     this.stderr = new ChunkReader(started.stderr);
     this.#stdin = started.stdin.getWriter();
+    this.#tty = started.tty;
     this.#exit = wait(started.pid).then((code) => this.#exitCode = code);
   }
 
@@ -87,9 +91,22 @@ export class AgentProcess {
     await this.#stdin.close().catch(() => {});
   }
 
-  /** Releases stdio after the process has gone. */
+  /** Sets the terminal size; UNAVAILABLE when the process has no terminal. */
+  resize(rows: number, cols: number): void {
+    if (this.#tty === undefined) throw agentError("unavailable", `${this.execId} has no tty`);
+    setWinSize(this.#tty, rows, cols);
+  }
+
+  /** Releases stdio (and the pty master) after the process has gone. */
   async release(): Promise<void> {
     await this.closeStdin();
     await Promise.all([this.stdout.cancel(), this.stderr.cancel()]);
+    if (this.#tty !== undefined) {
+      const fd = this.#tty;
+      this.#tty = undefined;
+      try {
+        closeFd(fd);
+      } catch { /* already closed */ }
+    }
   }
 }

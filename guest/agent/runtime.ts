@@ -3,10 +3,11 @@
  * `runc create` and exec'd with `runc exec -d`, both with pass-through stdio: the pipes Deno
  * gives runc are inherited by the container process and stay open after runc exits. The agent
  * is a child subreaper, so that process is re-parented to it and its exit status is collected
- * with `waitpid` (see `_libc.ts`).
+ * with `waitpid` (see `@coco/lib/sys` waitPid).
  */
 import { join } from "node:path";
 import { agentError } from "./errors.ts";
+import { consoleSocket, ttyPipes } from "./tty.ts";
 
 /** Stdio of a process started through the runtime. */
 export interface ProcessPipes {
@@ -18,6 +19,8 @@ export interface ProcessPipes {
 /** A started container/exec process: its pid (child of the agent once runc exited) and pipes. */
 export interface StartedProcess extends ProcessPipes {
   pid: number;
+  /** The pty master fd, for processes with a terminal. */
+  tty?: number;
 }
 
 /** Options of {@linkcode OciRuntime}. */
@@ -86,7 +89,14 @@ export class OciRuntime {
     return dec.decode(out.stdout);
   }
 
-  async #detached(args: string[], pidFile: string, logFile: string, what: string) {
+  async #detached(
+    args: string[],
+    pidFile: string,
+    logFile: string,
+    what: string,
+    terminal: boolean,
+  ): Promise<StartedProcess> {
+    if (terminal) return await this.#detachedTty(args, pidFile, logFile, what);
     const child = new Deno.Command(this.binary, {
       args: [...this.#base(logFile), ...args],
       stdin: "piped",
@@ -105,14 +115,38 @@ export class OciRuntime {
     return { pid, stdin: child.stdin, stdout: child.stdout, stderr: child.stderr };
   }
 
+  /** runc with `--console-socket`: the pty master arrives over the socket. */
+  async #detachedTty(args: string[], pidFile: string, logFile: string, what: string) {
+    const sock = consoleSocket(join(this.root, `tty-${crypto.randomUUID().slice(0, 8)}.sock`));
+    const [cmd, ...rest] = args;
+    const out = await new Deno.Command(this.binary, {
+      args: [...this.#base(logFile), cmd!, "--console-socket", sock.path, ...rest],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output().catch(async (err) => {
+      await sock.abort();
+      throw err;
+    });
+    if (!out.success) {
+      await sock.abort();
+      const err = new TextDecoder().decode(out.stderr);
+      const msg = (await lastLogError(logFile)) || err.trim().split("\n").pop() || "";
+      throw agentError("internal", `Cannot ${what}: ${this.binary} ${cmd} failed: ${msg}`);
+    }
+    const tty = await sock.receive();
+    return { pid: await readPid(pidFile), tty, ...ttyPipes(tty) };
+  }
+
   /** `runc create`: the container's init process exists, stopped before exec. */
-  create(id: string, bundle: string): Promise<StartedProcess> {
+  create(id: string, bundle: string, terminal = false): Promise<StartedProcess> {
     const pidFile = join(bundle, "init.pid");
     return this.#detached(
       ["create", "--bundle", bundle, "--pid-file", pidFile, id],
       pidFile,
       join(bundle, "runc.log"),
       `create container ${id}`,
+      terminal,
     );
   }
 
@@ -122,6 +156,7 @@ export class OciRuntime {
     bundle: string,
     execId: string,
     process: unknown,
+    terminal = false,
   ): Promise<StartedProcess> {
     const processFile = join(bundle, `exec-${execId}.json`);
     const pidFile = join(bundle, `exec-${execId}.pid`);
@@ -131,6 +166,7 @@ export class OciRuntime {
       pidFile,
       join(bundle, "runc.log"),
       `exec ${execId} in container ${id}`,
+      terminal,
     );
   }
 

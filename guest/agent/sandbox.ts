@@ -31,6 +31,8 @@ export interface SandboxOptions {
   logger: Logger;
   /** Called after DestroySandbox has torn everything down (PID 1: power off). */
   onDestroyed?: () => void;
+  /** Loads a kernel module (CreateSandbox `kernel_modules`); absent → such requests fail. */
+  loadModule?: (name: string, params: readonly string[]) => Promise<void>;
 }
 
 const BIND = new Set(["bind", "rbind"]);
@@ -68,6 +70,16 @@ export class Sandbox {
     if (this.#created) throw agentError("already-exists", `Sandbox ${this.#id} already created`);
     if (req.guestHookPath !== "") {
       throw agentError("invalid-argument", "guest_hook_path is not supported by this agent");
+    }
+    for (const m of req.kernelModules) {
+      if (!this.#o.loadModule) {
+        throw agentError("failed-precondition", `Cannot load kernel module ${m.name}: not init`);
+      }
+      try {
+        await this.#o.loadModule(m.name, m.parameters);
+      } catch (err) {
+        throw agentError("invalid-argument", `Cannot load kernel module ${m.name}`, err);
+      }
     }
     const p = this.#o.paths;
     await Deno.mkdir(p.sandbox, { recursive: true });
@@ -119,9 +131,6 @@ export class Sandbox {
     if (this.#containers.has(cid)) throw agentError("already-exists", `Container ${cid} exists`);
     const spec = req.OCI;
     if (!spec?.Process) throw agentError("invalid-argument", `Container ${cid}: no OCI spec`);
-    if (spec.Process.Terminal) {
-      throw agentError("unimplemented", `Container ${cid}: terminal processes are not supported`);
-    }
     const execId = req.execId === "" ? cid : verifyId(req.execId, "exec id");
     await this.#checkMounts(cid, spec);
     const bundle = this.#o.paths.bundle(cid);
@@ -135,7 +144,7 @@ export class Sandbox {
       const linux = (config.linux ?? {}) as Record<string, unknown>;
       config.linux = { ...linux, cgroupsPath: `/coco/${cid}` };
       await Deno.writeTextFile(join(bundle, "config.json"), JSON.stringify(config, null, 2));
-      const started = await this.#o.runtime.create(cid, bundle);
+      const started = await this.#o.runtime.create(cid, bundle, spec.Process.Terminal);
       this.#containers.set(cid, new Container(cid, bundle, storages, this.#proc(execId, started)));
     } catch (err) {
       for (const s of storages.reverse()) await s.cleanup().catch(() => {});
@@ -165,13 +174,16 @@ export class Sandbox {
     const execId = verifyId(req.execId, "exec id");
     if (c.processes.has(execId)) throw agentError("already-exists", `Exec ${execId} exists`);
     if (!req.process) throw agentError("invalid-argument", `Exec ${execId}: no process`);
-    if (req.process.Terminal) {
-      throw agentError("unimplemented", `Exec ${execId}: terminal processes are not supported`);
-    }
     if (c.state !== "running") {
       throw agentError("failed-precondition", `Container ${c.id} is ${c.state}, not running`);
     }
-    const started = await this.#o.runtime.exec(c.id, c.bundle, execId, processToOci(req.process));
+    const started = await this.#o.runtime.exec(
+      c.id,
+      c.bundle,
+      execId,
+      processToOci(req.process),
+      req.process.Terminal,
+    );
     c.processes.set(execId, this.#proc(execId, started));
   }
 
@@ -226,10 +238,13 @@ export class Sandbox {
     await this.#container(cid).process(execId).closeStdin();
   }
 
-  /** TtyWinResize: no process here has a tty. */
-  ttyWinResize(cid: string, execId: string): void {
-    this.#container(cid).process(execId);
-    throw agentError("unavailable", "no tty");
+  /** TtyWinResize: sets the size of the process's pty (UNAVAILABLE when it has none). */
+  ttyWinResize(req: agent.TtyWinResizeRequest): void {
+    const p = this.#container(req.containerId).process(req.execId);
+    if (req.row > 0xffff || req.column > 0xffff) {
+      throw agentError("invalid-argument", `Window size ${req.row}x${req.column} is too large`);
+    }
+    p.resize(req.row, req.column);
   }
 
   /** StatsContainer from the container's cgroups (`runc events --stats`). */

@@ -8,11 +8,13 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { agent, health } from "@coco/lib/proto";
 import type { Logger } from "@coco/lib/log";
 import { Code, TtrpcError, type TtrpcServer } from "@coco/lib/ttrpc";
-import { AgentError, type AgentErrorCode } from "./errors.ts";
+import { AgentError, agentError, type AgentErrorCode } from "./errors.ts";
 import { AgentPolicy } from "./policy.ts";
 import { toPolicyInput } from "./policy_input.ts";
 import { verifyId } from "./paths.ts";
 import type { Sandbox } from "./sandbox.ts";
+import type { GuestNetwork } from "./network.ts";
+import { readMetrics } from "./metrics.ts";
 import { STORAGE_HANDLERS } from "./storage/mod.ts";
 
 /** Agent version reported by Health/Version and GetGuestDetails. */
@@ -36,6 +38,8 @@ export interface AgentServiceDeps {
   logger: Logger;
   /** True when the agent runs as init (reported in GetGuestDetails). */
   initDaemon: boolean;
+  /** The guest network stack (UpdateInterface, UpdateRoutes, List*). */
+  network: GuestNetwork;
 }
 
 function toStatus(err: unknown, method: string, logger: Logger): TtrpcError {
@@ -134,7 +138,7 @@ export function registerAgentService(server: TtrpcServer, deps: AgentServiceDeps
       return empty;
     }),
     ttyWinResize: guarded(agent.TtyWinResizeRequestSchema, "TtyWinResize", (r) => {
-      sandbox.ttyWinResize(r.containerId, r.execId);
+      sandbox.ttyWinResize(r);
       return empty;
     }),
     statsContainer: guarded(
@@ -172,6 +176,22 @@ export function registerAgentService(server: TtrpcServer, deps: AgentServiceDeps
     })),
     getOOMEvent: guarded(agent.GetOOMEventRequestSchema, "GetOOMEvent", async () => ({
       containerId: await sandbox.oomEvent(),
+    })),
+    updateInterface: guarded(agent.UpdateInterfaceRequestSchema, "UpdateInterface", (r) => {
+      if (!r.interface) throw agentError("invalid-argument", "UpdateInterface: no interface");
+      return deps.network.updateInterface(r.interface);
+    }),
+    updateRoutes: guarded(agent.UpdateRoutesRequestSchema, "UpdateRoutes", async (r) => ({
+      Routes: await deps.network.updateRoutes(r.routes?.Routes ?? []),
+    })),
+    listInterfaces: guarded(agent.ListInterfacesRequestSchema, "ListInterfaces", async () => ({
+      Interfaces: await deps.network.listInterfaces(),
+    })),
+    listRoutes: guarded(agent.ListRoutesRequestSchema, "ListRoutes", async () => ({
+      Routes: await deps.network.listRoutes(),
+    })),
+    getMetrics: guarded(agent.GetMetricsRequestSchema, "GetMetrics", async () => ({
+      metrics: await readMetrics(),
     })),
     setPolicy: guarded(agent.SetPolicyRequestSchema, "SetPolicy", (r) => {
       deps.policy.current = AgentPolicy.fromText(r.policy, "SetPolicy");

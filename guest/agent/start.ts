@@ -5,15 +5,18 @@
 import type { Logger } from "@coco/lib/log";
 import { cdh, create } from "@coco/lib/proto";
 import { createClient, TtrpcClient, TtrpcServer } from "@coco/lib/ttrpc";
-import { becomeSubreaper, killPid, waitPid } from "./_libc.ts";
+import { becomeSubreaper, killPid, waitPid } from "@coco/lib/sys";
 import type { AgentConfig } from "./config.ts";
+import { guestImagePuller, imagePullConfigFromCdhToml } from "./image_puller.ts";
+import { GuestNetwork } from "./network.ts";
+import { loadModule } from "./pid1.ts";
 import { AgentPaths } from "./paths.ts";
 import { AgentPolicy } from "./policy.ts";
 import { DEFAULT_POLICY_REGO } from "./policies/embedded.ts";
 import { OciRuntime } from "./runtime.ts";
 import { Sandbox } from "./sandbox.ts";
 import { registerAgentService } from "./service.ts";
-import { commandMounter, type ImagePuller, type Mounter } from "./storage/mod.ts";
+import { type ImagePuller, type Mounter, syscallMounter } from "./storage/mod.ts";
 import { parseChannel, serveChannel } from "./transport.ts";
 
 /** Options of {@linkcode startAgent}. */
@@ -22,9 +25,12 @@ export interface StartAgentOptions {
   logger: Logger;
   /** Policy text from init-data; wins over `config.policyFile`. */
   initDataPolicy?: string;
-  /** Image puller; default: the CDH ImagePullService at `config.cdhSocket`. */
+  /** cdh.toml text from init-data (its `[image]` section configures pulls). */
+  cdhToml?: string;
+  /** Image puller; default: guest/image's pipeline (see `image_puller.ts`). */
   puller?: ImagePuller;
   mounter?: Mounter;
+  network?: GuestNetwork;
   initDaemon?: boolean;
   /** Called after DestroySandbox (PID 1 powers off here). */
   onDestroyed?: () => void;
@@ -39,21 +45,34 @@ export interface RunningAgent {
   close(): Promise<void>;
 }
 
-/** The CDH's `api.ImagePullService/PullImage` as an {@linkcode ImagePuller}. */
-export function cdhPuller(address: string): ImagePuller {
-  return {
-    async pullImage(ref, bundleDir) {
-      const client = await TtrpcClient.connect(address);
-      try {
-        await createClient(client, cdh.ImagePullService).pullImage(
-          create(cdh.ImagePullRequestSchema, { imageUrl: ref, bundlePath: bundleDir }),
-        );
-      } finally {
-        await client.close();
-      }
-      return { rootfs: `${bundleDir}/rootfs` };
-    },
+/** The CDH's `api.GetResourceService/GetResource` on `address`, one connection per call. */
+export function cdhResourceGetter(address: string): (uri: string) => Promise<Uint8Array> {
+  return async (uri) => {
+    const client = await TtrpcClient.connect(address);
+    try {
+      const r = await createClient(client, cdh.GetResourceService).getResource(
+        create(cdh.GetResourceRequestSchema, { ResourcePath: uri }),
+      );
+      return r.Resource;
+    } finally {
+      await client.close();
+    }
   };
+}
+
+async function defaultPuller(opts: StartAgentOptions): Promise<ImagePuller> {
+  const { config } = opts;
+  let text = opts.cdhToml;
+  let where = "init-data cdh.toml";
+  if (text === undefined && config.cdhConfig) {
+    text = await Deno.readTextFile(config.cdhConfig);
+    where = config.cdhConfig;
+  }
+  return guestImagePuller({
+    config: imagePullConfigFromCdhToml(text, where),
+    logger: opts.logger.child({ role: "image" }),
+    ...(config.cdhSocket ? { getResource: cdhResourceGetter(config.cdhSocket) } : {}),
+  });
 }
 
 async function loadPolicy(opts: StartAgentOptions): Promise<AgentPolicy> {
@@ -77,16 +96,13 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     paths,
     runtime: new OciRuntime({ binary: config.runtime, root: paths.runtimeState }),
     storage: {
-      mounter: opts.mounter ?? commandMounter,
+      mounter: opts.mounter ?? syscallMounter,
       logger,
-      ...(opts.puller
-        ? { puller: opts.puller }
-        : config.cdhSocket
-        ? { puller: cdhPuller(config.cdhSocket) }
-        : {}),
+      puller: opts.puller ?? await defaultPuller(opts),
       pauseBundle: config.pauseBundle,
     },
     processes: { wait: waitPid, kill: killPid },
+    ...(opts.initDaemon ? { loadModule } : {}),
     logger,
     onDestroyed: () => {
       opts.onDestroyed?.();
@@ -99,6 +115,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     policy,
     logger,
     initDaemon: opts.initDaemon ?? false,
+    network: opts.network ?? new GuestNetwork(),
   });
   const channel = await serveChannel(server, parseChannel(config.serverAddr));
   channel.done.catch((err) => logger.error("agent channel failed", { error: err }));

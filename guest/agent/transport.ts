@@ -6,12 +6,13 @@
  */
 import { join } from "node:path";
 import {
+  type ByteStream,
   formatAddress,
   listen,
-  openCharDevice,
   parseAddress,
   type TtrpcServer,
 } from "@coco/lib/ttrpc";
+import { closeFd, openFd, OpenFlags, readFd, writeFd } from "@coco/lib/sys";
 import { agentError } from "./errors.ts";
 
 /** A parsed agent channel. */
@@ -76,9 +77,50 @@ export async function serveChannel(
     };
   }
   const path = await resolveSerialPort(channel.port);
+  const fd = openFd(path, OpenFlags.RDWR | OpenFlags.NOCTTY);
   let closed = false;
   const loop = async () => {
-    while (!closed) await server.handle(await openCharDevice(path));
+    while (!closed) {
+      const conn = fdConnection(fd);
+      await server.handle(conn.stream);
+      // EOF without a byte: no host on the other end yet. Look again shortly.
+      if (!conn.gotData()) await new Promise((r) => setTimeout(r, 100));
+    }
+    closeFd(fd);
   };
   return { address: `serial://${path}`, done: loop(), close: () => closed = true };
+}
+
+/**
+ * One ttrpc connection over a virtio-serial port fd, ending when a read returns 0 (the host end
+ * went away). The fd stays open across connections: closing a virtio port throws away bytes the
+ * host already sent, and reads and writes go through `@coco/lib/sys` so a pending read never
+ * holds up a write (`Deno.FsFile` serializes them).
+ */
+export function fdConnection(fd: number): { stream: ByteStream; gotData(): boolean } {
+  let ended = false;
+  let got = false;
+  const readable = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const buf = new Uint8Array(64 * 1024);
+      const n = ended ? 0 : await readFd(fd, buf).catch(() => 0);
+      if (n === 0) {
+        ended = true;
+        controller.close();
+        return;
+      }
+      got = true;
+      controller.enqueue(buf.subarray(0, n));
+    },
+    cancel: () => void (ended = true),
+  }, { highWaterMark: 0 });
+  const writable = new WritableStream<Uint8Array>({
+    async write(chunk) {
+      await writeFd(fd, chunk.slice());
+    },
+  });
+  return {
+    stream: { readable, writable, close: () => void (ended = true) },
+    gotData: () => got,
+  };
 }

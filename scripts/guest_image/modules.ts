@@ -20,6 +20,7 @@ export const GUEST_MODULES = [
   "ecb",
   "xts",
   "ext4",
+  "loop",
   "erofs",
   "9pnet_virtio",
   "9p",
@@ -83,4 +84,10 @@ export function loadOrder(
 /** Names from `modules.builtin` (paths of modules compiled into the kernel). */
 export function parseModulesBuiltin(text: string): Set<string> {
   return new Set(text.split("\n").filter(Boolean).map(moduleName));
+}
+
+/** The lines of `modules.dep` for the module paths in `included` (the guest's own modules.dep). */
+export function modulesDepSubset(text: string, included: readonly string[]): string {
+  const keep = new Set(included);
+  return text.split("\n").filter((l) => keep.has(l.slice(0, l.indexOf(":")))).join("\n") + "\n";
 }

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { loadOrder, moduleName, parseModulesBuiltin, parseModulesDep } from "./modules.ts";
+import {
+  loadOrder,
+  moduleName,
+  modulesDepSubset,
+  parseModulesBuiltin,
+  parseModulesDep,
+} from "./modules.ts";
 
 const DEP = `kernel/drivers/virtio/virtio.ko:
 kernel/drivers/virtio/virtio_ring.ko:
@@ -31,4 +37,15 @@ Deno.test("guest modules: built-in modules are skipped, unknown ones are an erro
   assert.deepEqual(loadOrder(dep, builtin, [], ["sev_guest", "dm_mod"]), [
     "kernel/drivers/md/dm-mod.ko",
   ]);
+});
+
+Deno.test("modulesDepSubset() keeps only the lines of included modules", () => {
+  const sub = modulesDepSubset(DEP, [
+    "kernel/drivers/md/dm-mod.ko",
+    "kernel/drivers/md/dm-crypt.ko",
+  ]);
+  assert.equal(
+    sub,
+    "kernel/drivers/md/dm-mod.ko:\nkernel/drivers/md/dm-crypt.ko: kernel/drivers/md/dm-mod.ko\n",
+  );
 });

@@ -8,6 +8,7 @@ import type { agent } from "@coco/lib/proto";
 import { agentError } from "../errors.ts";
 import { ensureInside } from "../paths.ts";
 import type { MountedStorage, StorageContext, StorageHandler } from "./types.ts";
+import { blockHandler } from "./encrypted_block.ts";
 
 async function mountPoint(storage: agent.Storage, ctx: StorageContext): Promise<string> {
   const p = await ensureInside(storage.mountPoint, [ctx.paths.base], "Storage mount_point");
@@ -121,24 +122,34 @@ export const imagePullHandler: StorageHandler = {
     const bundle = ctx.paths.bundle(cid);
     await Deno.mkdir(bundle, { recursive: true });
     const meta = parsePullOptions(storage.driverOptions);
-    let rootfs: string;
     if (meta.sandbox && ctx.pauseBundle) {
-      rootfs = join(ctx.pauseBundle, "rootfs");
+      const rootfs = join(ctx.pauseBundle, "rootfs");
       await Deno.symlink(rootfs, expected).catch(() => {});
-    } else {
-      if (!ctx.puller) {
-        throw agentError("failed-precondition", "image_guest_pull: no image puller configured");
-      }
-      ctx.logger.info("pulling image in the guest", { image: storage.source, container: cid });
-      rootfs = (await ctx.puller.pullImage(storage.source, bundle)).rootfs;
+      return done(storage, rootfs, () => Promise.resolve());
     }
-    return done(storage, rootfs, () => Promise.resolve());
+    if (!ctx.puller) {
+      throw agentError("failed-precondition", "image_guest_pull: no image puller configured");
+    }
+    ctx.logger.info("pulling image in the guest", { image: storage.source, container: cid });
+    const pulled = await ctx.puller.pullImage(storage.source, bundle);
+    return done(
+      storage,
+      pulled.rootfs,
+      () => pulled.mounted ? ctx.mounter.umount(pulled.rootfs) : Promise.resolve(),
+    );
   },
 };
 
 /** Every handler, keyed by driver. */
 export const STORAGE_HANDLERS: ReadonlyMap<string, StorageHandler> = new Map(
-  [localHandler, ephemeralHandler, virtioFsHandler, bindHandler, imagePullHandler].map((
+  [
+    localHandler,
+    ephemeralHandler,
+    virtioFsHandler,
+    bindHandler,
+    imagePullHandler,
+    blockHandler(),
+  ].map((
     h,
   ) => [h.driver, h]),
 );

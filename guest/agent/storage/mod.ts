@@ -13,4 +13,5 @@ export type {
   StorageHandler,
 } from "./types.ts";
 export { addStorages, STORAGE_HANDLERS } from "./handlers.ts";
-export { commandMounter } from "./mounter.ts";
+export { blockHandler, runTool, type ToolRunner } from "./encrypted_block.ts";
+export { splitMountOptions, syscallMounter } from "./mounter.ts";

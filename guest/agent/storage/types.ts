@@ -13,6 +13,8 @@ export interface Mounter {
 export interface PulledImage {
   rootfs: string;
   imageConfig?: unknown;
+  /** True when `rootfs` is a mount (overlay) to undo when the container goes. */
+  mounted?: boolean;
 }
 
 /** Pulls an image inside the guest into `<bundleDir>/rootfs` (CDH / guest/image pipeline). */
