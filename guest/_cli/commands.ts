@@ -12,7 +12,8 @@ import { loadGuestConfig, startAa, startCdh } from "../roles/mod.ts";
 import { announce, type Closable, roleLogger, serveUntilSignal } from "./run.ts";
 import { getResourceCommand } from "./get_resource.ts";
 
-const teeOption = () => new Option("--tee <tee>", "attester: tdx, snp, tpm or sample (default: detect)");
+const teeOption = () =>
+  new Option("--tee <tee>", "attester: tdx, snp, tpm or sample (default: detect)");
 
 function aaCommand() {
   return new Command("aa")

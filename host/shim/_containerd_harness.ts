@@ -15,8 +15,22 @@ export interface PrivateContainerd {
   stop(): Promise<void>;
 }
 
-/** Starts containerd with its own directories under `dir`; resolves when it has booted. */
-export async function startContainerd(dir: string): Promise<PrivateContainerd> {
+/** Extras for {@linkcode startContainerd}. */
+export interface ContainerdOptions {
+  /** TOML appended to the generated config (CRI sub-tables, `[proxy_plugins.*]`). */
+  extraConfig?: string;
+  /** Environment added for containerd and `ctr` (e.g. a PATH holding `nydus-overlayfs`). */
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts containerd with its own directories under `dir`; resolves when it has booted.
+ * `options.extraConfig` is appended to the config; `options.env` reaches containerd and `ctr`.
+ */
+export async function startContainerd(
+  dir: string,
+  options: ContainerdOptions = {},
+): Promise<PrivateContainerd> {
   const cfg = join(dir, "containerd.toml");
   const socket = join(dir, "containerd.sock");
   await Deno.writeTextFile(
@@ -38,10 +52,11 @@ state = "${dir}/state"
   stream_server_port = "0"
 [plugins."io.containerd.internal.v1.opt"]
   path = "${dir}/opt"
-`,
+${options.extraConfig ?? ""}`,
   );
   const child = new Deno.Command("containerd", {
     args: ["--config", cfg],
+    env: options.env ?? {},
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -91,6 +106,7 @@ state = "${dir}/state"
     async ctr(args) {
       const out = await new Deno.Command("ctr", {
         args: ["-a", socket, ...args],
+        env: options.env ?? {},
         stdin: "null",
       }).output();
       const d = new TextDecoder();

@@ -112,6 +112,11 @@ export class Pod {
     return { timeoutMs: ms };
   }
 
+  /** Call options for one-shot agent calls (`shim.agent_timeout`): no call may hang forever. */
+  get callOptions(): { timeoutMs: number } {
+    return this.#t();
+  }
+
   /** Create: boot when needed, then agent CreateContainer. */
   async createContainer(req: shimTask.CreateTaskRequest): Promise<Ctr> {
     const raw = await readBundleConfig(req.bundle);

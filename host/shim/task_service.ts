@@ -184,10 +184,20 @@ export class TaskService {
           throw shimError("failed-precondition", `process ${req.execId || req.id} is ${p.status}`);
         }
         const agent = this.#agent();
-        if (p === c.init) {
-          await agent.startContainer({ containerId: c.id });
-        } else {
-          await agent.execProcess({ containerId: c.id, execId: p.execId, process: p.spec });
+        try {
+          if (p === c.init) {
+            await agent.startContainer({ containerId: c.id }, pod.callOptions);
+          } else {
+            await agent.execProcess(
+              { containerId: c.id, execId: p.execId, process: p.spec },
+              pod.callOptions,
+            );
+          }
+        } catch (err) {
+          // containerd's client waits for EOF on the stdio FIFOs before it deletes a process
+          // whose Start failed: close our ends now, or `ctr task exec` hangs.
+          p.io.close();
+          throw err;
         }
         p.status = "running";
         p.io.start(this.#streams(c, p));
@@ -277,7 +287,7 @@ export class TaskService {
           execId: p.execId || c.id,
           row: req.height,
           column: req.width,
-        });
+        }, pod.callOptions);
         return {};
       },
       state: (req) => {
@@ -310,14 +320,14 @@ export class TaskService {
       },
       pause: async (req) => {
         const c = this.#ctr(req.id);
-        await this.#agent().pauseContainer({ containerId: c.id });
+        await this.#agent().pauseContainer({ containerId: c.id }, pod.callOptions);
         c.paused = true;
         ev.publish("/tasks/paused", ctrdEvents.TaskPausedSchema, { containerId: c.id });
         return {};
       },
       resume: async (req) => {
         const c = this.#ctr(req.id);
-        await this.#agent().resumeContainer({ containerId: c.id });
+        await this.#agent().resumeContainer({ containerId: c.id }, pod.callOptions);
         c.paused = false;
         ev.publish("/tasks/resumed", ctrdEvents.TaskResumedSchema, { containerId: c.id });
         return {};
@@ -336,7 +346,7 @@ export class TaskService {
           containerId: c.id,
           execId: req.execId,
           signal: req.signal,
-        });
+        }, pod.callOptions);
         return {};
       },
       closeIO: async (req) => {
@@ -344,7 +354,10 @@ export class TaskService {
         if (req.stdin) {
           await p.io.stdinDone;
           if (p.status !== "stopped" && pod.alive) {
-            await this.#agent().closeStdin({ containerId: c.id, execId: p.execId || c.id });
+            await this.#agent().closeStdin(
+              { containerId: c.id, execId: p.execId || c.id },
+              pod.callOptions,
+            );
           }
         }
         return {};
@@ -362,7 +375,7 @@ export class TaskService {
             err,
           );
         }
-        await this.#agent().updateContainer({ containerId: c.id, resources });
+        await this.#agent().updateContainer({ containerId: c.id, resources }, pod.callOptions);
         return {};
       },
       wait: async (req) => {
@@ -372,7 +385,11 @@ export class TaskService {
       },
       stats: async (req) => {
         const c = this.#ctr(req.id);
-        return { stats: metricsAny(await this.#agent().statsContainer({ containerId: c.id })) };
+        return {
+          stats: metricsAny(
+            await this.#agent().statsContainer({ containerId: c.id }, pod.callOptions),
+          ),
+        };
       },
       connect: (req) => {
         this.#ctr(req.id);

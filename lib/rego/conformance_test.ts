@@ -13,7 +13,7 @@ for (const file of caseFiles()) {
         ignore: c.skip === true || reason !== undefined,
         fn: () => {
           const o = runCase(c);
-          assert.equal(o.status, "pass", o.message);
+          assert.equal(o.status, "pass", o.message ?? "");
         },
       });
     }

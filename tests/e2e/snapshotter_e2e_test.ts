@@ -19,10 +19,9 @@
  * shared by five scenarios.
  */
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
-import * as grpc from "@grpc/grpc-js";
 import { findPeers, isRoot, requireAlso, skipUnless } from "../peers.ts";
 import { startDeno, type Started } from "../harness.ts";
+import { criPull } from "./_cri.ts";
 import {
   buildWithUmoci,
   type RealRegistry,
@@ -270,38 +269,6 @@ function parseCtrMount(line: string): { type: string; source: string; options: s
   const m = line.trim().match(/^mount -t (\S+) (\S+) \S+ -o (\S+)$/);
   assert.ok(m, `unexpected ctr snapshots mounts output: ${line}`);
   return { type: m[1]!, source: m[2]!, options: m[3]!.split(",") };
-}
-
-/** A CRI ImageService.PullImage call (runtime.v1), the way kubelet pulls. */
-async function criPull(socket: string, image: string): Promise<void> {
-  const enc = new TextEncoder().encode(image);
-  // PullImageRequest{image: ImageSpec{image: <ref>}}: field 1 (len) holding field 1 (len).
-  const spec = new Uint8Array([0x0a, ...varint(enc.length), ...enc]);
-  const request = Buffer.from([0x0a, ...varint(spec.length), ...spec]);
-  const client = new grpc.Client(`unix://${socket}`, grpc.credentials.createInsecure());
-  try {
-    await new Promise<void>((resolve, reject) =>
-      client.makeUnaryRequest(
-        "/runtime.v1.ImageService/PullImage",
-        (b: Buffer) => b,
-        (b: Buffer) => b,
-        request,
-        (err) => (err ? reject(err) : resolve()),
-      )
-    );
-  } finally {
-    client.close();
-  }
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return out;
 }
 
 /** The guest-pull flow both pull paths share: nothing on the host, the volume on the container. */

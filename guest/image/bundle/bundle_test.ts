@@ -34,7 +34,9 @@ Deno.test("resolveUser() resolves names and ids like containerd", () => {
     ["app:77", { uid: 1000, gid: 77 }],
     ["5:6", { uid: 5, gid: 6 }],
   ];
-  for (const [user, want] of cases) assert.deepEqual(resolveUser(user, PASSWD, GROUP), want, user);
+  for (const [user, want] of cases) {
+    assert.deepEqual(resolveUser(user, PASSWD, GROUP), want, user || "(empty user)");
+  }
   assert.deepEqual(resolveUser("", undefined, undefined), { uid: 0, gid: 0 });
   for (
     const [user, re] of [["ghost", /"ghost" is not in the image's \/etc\/passwd/], [
