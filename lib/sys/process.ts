@@ -1,7 +1,7 @@
 /**
  * Process calls Deno has no API for: becoming a child subreaper (`prctl`), waiting for one
  * specific pid (`waitpid`, run on a blocking-pool thread so the event loop never blocks),
- * reaping orphan zombies without blocking (`waitid` + `WNOWAIT`) and sending numeric signals.
+ * reaping orphan zombies without blocking (found in `/proc`) and sending numeric signals.
  *
  * Only specific pids are ever waited for, so the exit status of processes Deno spawned itself
  * (which Deno reaps through its own child handles) is never stolen.
@@ -13,9 +13,6 @@ import { ERRNO } from "./errors.ts";
 
 const PR_SET_CHILD_SUBREAPER = 36;
 const WNOHANG = 1;
-const WEXITED = 4;
-const WNOWAIT = 0x01000000;
-const P_ALL = 0;
 
 /** Marks this process a child subreaper (`prctl(PR_SET_CHILD_SUBREAPER, 1)`). */
 export function becomeSubreaper(): void {
@@ -66,21 +63,30 @@ export function killPid(pid: number, sig: number): void {
 
 /**
  * Reaps zombie children without blocking — for PID 1, where every orphan of the guest is
- * re-parented to it. Each zombie is first peeked with `waitid(P_ALL, WEXITED|WNOHANG|WNOWAIT)`;
- * when `owned(pid)` says someone else waits for it (a container process, a child Deno spawned)
- * the sweep stops and leaves it to its waiter. Returns the pids reaped.
+ * re-parented to it. Zombies are found in `/proc/<pid>/stat` (state `Z`, parent = this process)
+ * rather than with `waitid(P_ALL, …, WNOWAIT)`, which only ever shows one zombie: an owned one
+ * that is not collected yet would hide every orphan behind it. A zombie for which
+ * `owned(pid)` is true (a container process, a child Deno spawned) is left to its waiter.
+ * Returns the pids reaped.
  */
 export function reapOrphans(owned: (pid: number) => boolean): number[] {
-  const info = new Uint8Array(128);
-  const view = new DataView(info.buffer);
+  const self = Deno.pid;
   const status = new Int32Array(1);
   const reaped: number[] = [];
-  for (;;) {
-    info.fill(0);
-    const r = lib().waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT);
-    const pid = view.getInt32(16, true); // siginfo_t.si_pid on 64-bit Linux
-    if (r !== 0 || pid === 0 || owned(pid)) return reaped;
-    if (lib().waitpid(pid, status, WNOHANG) !== pid) return reaped;
-    reaped.push(pid);
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    let stat: string;
+    try {
+      stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (comm) state ppid …": comm may contain spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] !== "Z" || Number(fields[1]) !== self) continue;
+    const pid = Number(entry.name);
+    if (owned(pid)) continue;
+    if (lib().waitpid(pid, status, WNOHANG) === pid) reaped.push(pid);
   }
+  return reaped;
 }

@@ -16,6 +16,18 @@ import {
 
 loadSys();
 
+/**
+ * Writes a line into a FIFO without blocking on open: O_RDWR never waits for a reader, so a
+ * reader that failed to start makes the test fail on its own assertions instead of hanging.
+ * The returned file must stay open until the reader has read (closing the last writer before
+ * the reader opens the FIFO would discard the line); close it after the orphan has exited.
+ */
+async function release(fifo: string): Promise<Deno.FsFile> {
+  const f = await Deno.open(fifo, { read: true, write: true });
+  await f.write(new TextEncoder().encode("go\n"));
+  return f;
+}
+
 /** Starts `script` in the background of a shell that exits at once; returns the orphan's pid. */
 async function orphan(script: string): Promise<number> {
   const out = await new Deno.Command("sh", {
@@ -39,7 +51,7 @@ Deno.test("waitPid() collects an orphan re-parented to the subreaper; killPid() 
   await new Deno.Command("mkfifo", { args: [`${dir}/go`] }).output();
   const quick = await orphan(`sh -c 'read x < ${dir}/go; exit 7'`);
   const waitingQuick = waitPid(quick);
-  await Deno.writeTextFile(`${dir}/go`, "go\n");
+  using _go = await release(`${dir}/go`);
   assert.equal(await waitingQuick, 7);
   await Deno.remove(dir, { recursive: true });
   const slow = await orphan("sleep 1000");
@@ -66,14 +78,15 @@ Deno.test("reapOrphans() reaps a zombie orphan it does not own and leaves owned 
   await new Deno.Command("mkfifo", { args: [`${dir}/go`] }).output();
   // Exits only once its shell is gone (so it is our child), when the FIFO is written.
   const pid = await orphan(`sh -c 'read x < ${dir}/go'`);
-  await Deno.writeTextFile(`${dir}/go`, "go\n");
-  await Deno.remove(dir, { recursive: true });
-  // Between the write and becoming a zombie the orphan may need a moment more.
+  using _go = await release(`${dir}/go`);
+  // Between the write and becoming a zombie the orphan may need a moment more (bounded: 10 s).
   let seen = false;
-  for (let i = 0; i < 100_000 && !seen; i++) {
+  const deadline = Date.now() + 10_000;
+  while (!seen && Date.now() < deadline) {
     assert.deepEqual(reapOrphans((p) => (p === pid ? (seen = true) : true)), []);
-    if (!seen) await new Promise((r) => setTimeout(r, 0));
+    if (!seen) await new Promise((r) => setTimeout(r, 1));
   }
+  await Deno.remove(dir, { recursive: true });
   assert.ok(seen, "the orphan never showed up as a zombie");
   assert.deepEqual(reapOrphans((p) => p !== pid), [pid]);
 });
