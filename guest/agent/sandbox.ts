@@ -15,6 +15,7 @@ import type { OciRuntime, StartedProcess } from "./runtime.ts";
 import { processToOci, resourcesToOci, specToOci } from "./oci_spec.ts";
 import { addStorages, type MountedStorage, type StorageContext } from "./storage/mod.ts";
 import { statsFromRunc } from "./stats.ts";
+import { OomWatcher } from "./oom.ts";
 
 /** Process-level effects the sandbox needs (FFI in production; fakes in unit tests). */
 export interface ProcessControl {
@@ -33,6 +34,8 @@ export interface SandboxOptions {
   onDestroyed?: () => void;
   /** Loads a kernel module (CreateSandbox `kernel_modules`); absent → such requests fail. */
   loadModule?: (name: string, params: readonly string[]) => Promise<void>;
+  /** cgroup root for OOM counters (tests pass a fake tree). */
+  cgroupRoot?: string;
 }
 
 const BIND = new Set(["bind", "rbind"]);
@@ -44,10 +47,13 @@ export class Sandbox {
   #created = false;
   #id = "";
   #storages: MountedStorage[] = [];
-  readonly #oomWaiters = new Set<(cid: string | undefined) => void>();
+  readonly #oom: OomWatcher;
 
   constructor(options: SandboxOptions) {
     this.#o = options;
+    this.#oom = new OomWatcher(() => [...this.#containers.keys()], {
+      ...(options.cgroupRoot ? { root: options.cgroupRoot } : {}),
+    });
   }
 
   get #ctx(): StorageContext {
@@ -100,8 +106,7 @@ export class Sandbox {
     for (const s of this.#storages.reverse()) await s.cleanup().catch(() => {});
     this.#storages = [];
     this.#created = false;
-    for (const w of this.#oomWaiters) w(undefined);
-    this.#oomWaiters.clear();
+    this.#oom.close(agentError("unavailable", "sandbox destroyed"));
     this.#o.logger.info("sandbox destroyed", { sandbox: this.#id });
     this.#o.onDestroyed?.();
   }
@@ -146,6 +151,7 @@ export class Sandbox {
       await Deno.writeTextFile(join(bundle, "config.json"), JSON.stringify(config, null, 2));
       const started = await this.#o.runtime.create(cid, bundle, spec.Process.Terminal);
       this.#containers.set(cid, new Container(cid, bundle, storages, this.#proc(execId, started)));
+      await this.#oom.track(cid);
     } catch (err) {
       for (const s of storages.reverse()) await s.cleanup().catch(() => {});
       await this.#o.runtime.delete(cid).catch(() => {});
@@ -284,14 +290,11 @@ export class Sandbox {
     for (const s of [...c.storages].reverse()) if (!s.shared) await s.cleanup().catch(() => {});
     await Deno.remove(c.bundle, { recursive: true }).catch(() => {});
     this.#containers.delete(c.id);
+    this.#oom.untrack(c.id);
   }
 
   /** GetOOMEvent: resolves with a container id when one OOMs; rejects on DestroySandbox. */
   oomEvent(): Promise<string> {
-    return new Promise((resolve, reject) => {
-      this.#oomWaiters.add((cid) =>
-        cid === undefined ? reject(agentError("unavailable", "sandbox destroyed")) : resolve(cid)
-      );
-    });
+    return this.#oom.next();
   }
 }

@@ -4,16 +4,21 @@ import { DEFAULT_HYPERVISOR, type HypervisorConfig } from "./config.ts";
 import { PodVm, PodVmError, resolveAccel } from "./pod_vm.ts";
 
 const peers = findPeers("qemu-system-x86_64");
-const kernel = (() => {
+function bootFile(prefix: string): string | undefined {
   try {
-    return [...Deno.readDirSync("/boot")].map((e) => e.name).filter((n) => n.startsWith("vmlinuz-"))
+    return [...Deno.readDirSync("/boot")].map((e) => e.name).filter((n) => n.startsWith(prefix))
       .map((n) => `/boot/${n}`)[0];
   } catch {
     return undefined;
   }
-})();
-const ok = peers.ok && kernel !== undefined;
-const vmPeers = ok ? peers : { ...peers, ok: false, reason: peers.reason || "no kernel in /boot" };
+}
+const kernel = bootFile("vmlinuz-");
+// A real initrd: with an empty one QEMU exits right after creating its sockets.
+const initrd = bootFile("initrd.img-");
+const ok = peers.ok && kernel !== undefined && initrd !== undefined;
+const vmPeers = ok
+  ? peers
+  : { ...peers, ok: false, reason: peers.reason || "no kernel and initrd in /boot" };
 
 function alive(pid: number): boolean {
   try {
@@ -34,7 +39,7 @@ Deno.test({
         ...DEFAULT_HYPERVISOR,
         qemuPath: peers.paths["qemu-system-x86_64"]!,
         kernel: kernel!,
-        initrd: "/dev/null",
+        initrd: initrd!,
         memoryMiB: 256,
         vcpus: 1,
       };
