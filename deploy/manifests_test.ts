@@ -39,8 +39,7 @@ function byKind(files: Map<string, Doc[]>, kind: string): Doc[] {
   return [...files.values()].flat().filter((d) => d.kind === kind);
 }
 
-// deno-lint-ignore no-explicit-any
-const at = (v: unknown, ...path: (string | number)[]): any =>
+const at = (v: unknown, ...path: (string | number)[]): unknown =>
   path.reduce((o: unknown, k) => (o as Record<string | number, unknown> | undefined)?.[k], v);
 
 for (const dir of ["base", "postgres-dev"]) {
@@ -69,19 +68,22 @@ Deno.test("deploy/kubernetes/base: the Deployment's references resolve and the S
   const configMaps = new Map(byKind(files, "ConfigMap").map((d) => [d.metadata!.name!, d]));
   const secrets = new Map(byKind(files, "Secret").map((d) => [d.metadata!.name!, d]));
   const pod = at(deploy, "spec", "template");
-  assert.ok(at(deploy, "spec", "replicas") >= 2, "more than one replica");
+  assert.ok((at(deploy, "spec", "replicas") as number) >= 2, "more than one replica");
   assert.deepEqual(at(deploy, "spec", "selector", "matchLabels"), at(pod, "metadata", "labels"));
   assert.deepEqual(at(service, "spec", "selector"), at(pod, "metadata", "labels"));
-  const container = at(pod, "spec", "containers", 0);
-  const portNames = (container.ports as { name: string }[]).map((p) => p.name);
-  for (const p of at(service, "spec", "ports")) assert.ok(portNames.includes(p.targetPort));
+  const container = at(pod, "spec", "containers", 0) as {
+    ports: { name: string }[];
+    env: { valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  };
+  const portNames = container.ports.map((p) => p.name);
+  for (const p of at(service, "spec", "ports") as { targetPort: string }[]) {
+    assert.ok(portNames.includes(p.targetPort));
+  }
   for (const v of at(pod, "spec", "volumes") as Record<string, Record<string, string>>[]) {
     if (v.configMap) assert.ok(configMaps.has(v.configMap.name!), `ConfigMap ${v.configMap.name}`);
     if (v.secret) assert.ok(secrets.has(v.secret.secretName!), `Secret ${v.secret.secretName}`);
   }
-  for (
-    const e of container.env as { valueFrom?: { secretKeyRef?: { name: string; key: string } } }[]
-  ) {
+  for (const e of container.env) {
     const ref = e.valueFrom?.secretKeyRef;
     if (!ref) continue;
     assert.ok(
@@ -91,7 +93,7 @@ Deno.test("deploy/kubernetes/base: the Deployment's references resolve and the S
   }
   // Every file path the config names is a key of the mounted Secret.
   const toml = at(configMaps.get("trustee-config"), "data", "kbs-config.toml") as string;
-  const keys = Object.keys(at(secrets.get("trustee-keys"), "stringData"));
+  const keys = Object.keys(at(secrets.get("trustee-keys"), "stringData") as object);
   for (const m of toml.matchAll(/"\/etc\/trustee\/keys\/([^"]+)"/g)) {
     assert.ok(keys.includes(m[1]!), `secret key ${m[1]}`);
   }
@@ -100,7 +102,10 @@ Deno.test("deploy/kubernetes/base: the Deployment's references resolve and the S
 Deno.test("deploy/kubernetes/base: the ConfigMap's kbs-config.toml is a config trustee accepts", async () => {
   const files = await load("base");
   const cm = byKind(files, "ConfigMap")[0];
-  const config = parseKbsConfig(parseToml(at(cm, "data", "kbs-config.toml")), "configmap.yaml");
+  const config = parseKbsConfig(
+    parseToml(at(cm, "data", "kbs-config.toml") as string),
+    "configmap.yaml",
+  );
   assert.equal(config.storage_backend.type, "Postgres");
   assert.equal(config.session_storage.type, "Postgres", "sessions are shared by the replicas");
   assert.equal(config.http_server.insecure_http, false);

@@ -1,65 +1,11 @@
 /**
- * `deno task e2e:vm`: the in-VM agent scenario on its own (tests/e2e/vm_e2e_test.ts). Builds the
- * `dist/` bundles and the guest image (a no-op when nothing changed), runs the test with the op
- * and resource sanitizers, and ends with the plain line `N passed, N failed`.
+ * `deno task e2e:vm`: the in-VM agent scenario on its own (tests/e2e/vm_e2e_test.ts), ending with
+ * the plain line `N passed, N failed`.
  *
  * Usage: deno task e2e:vm [deno test flags…]
  *
  * @module
  */
-const deno = Deno.execPath();
-const root = new URL("../", import.meta.url).pathname;
+import { runScenario } from "./_e2e_scenario.ts";
 
-async function step(args: string[], what: string): Promise<void> {
-  const out = await new Deno.Command(deno, {
-    args,
-    cwd: root,
-    stdout: "inherit",
-    stderr: "inherit",
-  })
-    .output();
-  if (!out.success) {
-    console.error(`${what} failed`);
-    console.log("0 passed, 1 failed");
-    Deno.exit(1);
-  }
-}
-
-await step(["run", "-A", "scripts/build.ts", "--bundle-only"], "build of dist/ bundles");
-await step(["run", "-A", "scripts/build_guest_image.ts"], "guest image build");
-
-const child = new Deno.Command(deno, {
-  args: [
-    "test",
-    "-A",
-    "--sanitize-ops",
-    "--sanitize-resources",
-    ...Deno.args,
-    "tests/e2e/vm_e2e_test.ts",
-  ],
-  cwd: root,
-  stdout: "piped",
-  stderr: "inherit",
-}).spawn();
-let out = "";
-const decoder = new TextDecoder();
-for await (const chunk of child.stdout) {
-  out += decoder.decode(chunk, { stream: true });
-  await Deno.stdout.write(chunk);
-}
-const status = await child.status;
-// deno's summary, e.g. "ok | 1 passed (10 steps) | 0 failed"; steps count as cases.
-// deno-lint-ignore no-control-regex
-const plain = out.replace(/\x1b\[[0-9;]*m/g, "");
-const m = [
-  ...plain.matchAll(
-    /^(?:ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?/gm,
-  ),
-].at(-1);
-const n = (i: number) => Number(m?.[i] ?? 0);
-const passed = n(1) + n(2);
-let failed = n(3) + n(4);
-if (failed === 0 && !status.success) failed = 1;
-if (/^SKIPPED /m.test(plain)) console.log(plain.match(/^SKIPPED .*$/m)![0]);
-console.log(`${passed} passed, ${failed} failed`);
-Deno.exit(status.code);
+await runScenario({ test: "tests/e2e/vm_e2e_test.ts" });

@@ -2,6 +2,9 @@
  * Expression and query parsing (terms, operators, comprehensions, literals). The module-level
  * parser (`parser.ts`) extends this class. Operator precedence, lowest first, follows OPA:
  * `=`/`:=`, `in`, comparisons, `|`, `&`, `+ -`, `* / %`, unary minus.
+ *
+ * Slightly over 500 lines because the precedence levels, terms and comprehensions are one
+ * recursive-descent grammar sharing the token cursor; `parser.ts` holds the module level.
  */
 
 import type { BinOp, Literal, Loc, Query, Term, With } from "./ast.ts";
