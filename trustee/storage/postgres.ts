@@ -39,8 +39,9 @@ type Helper = ReturnType<typeof ident>;
 
 // PostgreSQL truncates identifiers to 63 bytes; two long namespaces could share a table.
 const MAX_IDENTIFIER = 63;
-// Codes a racing `CREATE TABLE IF NOT EXISTS` from another replica can raise.
-const CREATE_RACE = new Set(["23505", "42P07"]);
+// Codes a racing `CREATE TABLE IF NOT EXISTS` from another replica can raise: 23505 (the pg_type
+// index), 42P07 (duplicate table) and 42710 (`type "<table>" already exists`, seen in CI).
+const CREATE_RACE = new Set(["23505", "42P07", "42710"]);
 
 function describe(options: PostgresOptions): string {
   if (options.url) {

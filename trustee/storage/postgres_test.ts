@@ -178,3 +178,27 @@ Deno.test("Postgres: namespace() rejects a namespace longer than a table name ca
     await storage.close();
   }
 });
+
+Deno.test({
+  name: "Postgres: replicas creating the same tables at the same moment all succeed",
+  ...skip,
+  fn: () =>
+    withServer(async (server) => {
+      const { options, drop } = await freshDatabase(server);
+      const replicas = Array.from({ length: 4 }, () => createPostgresStorage(options));
+      try {
+        // First use of 10 namespaces by 4 replicas at once: every CREATE TABLE IF NOT EXISTS races.
+        for (let i = 0; i < 10; i++) {
+          const ns = `race_${i}`;
+          await Promise.all(
+            replicas.map((r, n) => r.namespace(ns).set(`from-${n}`, new Uint8Array([n]))),
+          );
+          const keys = await replicas[0]!.namespace(ns).list();
+          assert.deepEqual([...keys].sort(), ["from-0", "from-1", "from-2", "from-3"]);
+        }
+      } finally {
+        for (const r of replicas) await r.close();
+        await drop();
+      }
+    }),
+});
