@@ -4,6 +4,7 @@
  * built with umoci + skopeo, and a launcher script that runs this checkout's shim.
  */
 import { join } from "node:path";
+import { forEachLine } from "@coco/lib/lines";
 
 /** A running private containerd. */
 export interface PrivateContainerd {
@@ -64,19 +65,10 @@ ${options.extraConfig ?? ""}`,
   const lines: string[] = [];
   let ready!: () => void;
   const booted = new Promise<void>((r) => ready = r);
-  const pump = (async () => {
-    let buf = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const l = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (lines.length < 5000) lines.push(l);
-        if (l.includes("containerd successfully booted")) ready();
-      }
-    }
-  })();
+  const pump = forEachLine(child.stderr, (l) => {
+    if (lines.length < 5000) lines.push(l);
+    if (l.includes("containerd successfully booted")) ready();
+  });
   const stop = async () => {
     try {
       child.kill("SIGTERM");

@@ -11,6 +11,7 @@ import { AgentClient } from "../agent_client/mod.ts";
 import { PodVm } from "../vm/mod.ts";
 import type { ShimConfig } from "./config.ts";
 import { shimError } from "./errors.ts";
+import { forEachLine } from "@coco/lib/lines";
 
 /** A running pod backend. */
 export interface PodBackend {
@@ -171,9 +172,9 @@ async function startLocal(cfg: ShimConfig, req: BackendRequest, log: Logger): Pr
     done = true;
   });
   // The agent logs on stderr: pass it to our log; stdout carries the readiness line.
-  void pipeLines(child.stderr, (l) => log.debug("agent", { line: l }));
+  void forEachLine(child.stderr, (l) => log.debug("agent", { line: l }));
   const ready = new Promise<void>((resolve, reject) => {
-    void pipeLines(child.stdout, (l) => {
+    void forEachLine(child.stdout, (l) => {
       if (l.startsWith("agent listening on ")) resolve();
     }).then(() => reject(new Error("the local agent exited before it was ready")));
   });
@@ -237,19 +238,6 @@ async function reapContainers(runtime: string, root: string, log: Logger): Promi
       stderr: "null",
     }).output().catch(() => {});
   }
-}
-
-async function pipeLines(stream: ReadableStream<Uint8Array>, onLine: (l: string) => void) {
-  let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      onLine(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-  }
-  if (buf) onLine(buf);
 }
 
 /** Starts the configured backend for a sandbox. */

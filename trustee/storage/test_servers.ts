@@ -8,6 +8,7 @@
  * @module
  */
 import { findPeers, isRoot, type Peers } from "../../tests/peers.ts";
+import { forEachLine } from "@coco/lib/lines";
 
 /** A running server; `stop()` ends it and removes its directory. */
 export interface TestServer {
@@ -80,19 +81,11 @@ async function spawnUntil(
     .spawn();
   let resolve!: () => void;
   const seen = new Promise<void>((r) => (resolve = r));
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    let buf = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        lines.push(line);
-        if (ready.test(line)) resolve();
-      }
-    }
-  };
+  const pump = (stream: ReadableStream<Uint8Array>) =>
+    forEachLine(stream, (line) => {
+      lines.push(line);
+      if (ready.test(line)) resolve();
+    });
   const done = Promise.all([pump(child.stdout), pump(child.stderr)]).then(() => {});
   const exited = child.status.then((s) => {
     throw new Error(`${cmd} exited with ${s.code} before it was ready:\n${lines.join("\n")}`);

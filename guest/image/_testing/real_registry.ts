@@ -5,25 +5,13 @@
  *
  * @module
  */
+import { forEachLine } from "@coco/lib/lines";
 
 /** A running docker-registry. */
 export interface RealRegistry {
   host: string;
   log(): string;
   stop(): Promise<void>;
-}
-
-async function pumpLines(s: ReadableStream<Uint8Array>, onLine: (l: string) => void) {
-  let buf = "";
-  for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      onLine(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-  }
-  if (buf) onLine(buf);
 }
 
 /**
@@ -79,7 +67,7 @@ export async function startRegistry(
     const m = l.match(/listening on (127\.0\.0\.1:\d+)/);
     if (m) ready(m[1]!);
   };
-  const io = Promise.all([pumpLines(child.stdout, onLine), pumpLines(child.stderr, onLine)]);
+  const io = Promise.all([forEachLine(child.stdout, onLine), forEachLine(child.stderr, onLine)]);
   const stop = async () => {
     try {
       child.kill("SIGTERM");
