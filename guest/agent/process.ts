@@ -14,9 +14,15 @@ export class ChunkReader {
   #rest: Uint8Array = new Uint8Array(0);
   #done = false;
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #ended = Promise.withResolvers<void>();
 
   constructor(stream: ReadableStream<Uint8Array>) {
     this.#reader = stream.getReader();
+  }
+
+  /** Resolves once a read has returned EOF, or the reader was cancelled. */
+  get ended(): Promise<void> {
+    return this.#ended.promise;
   }
 
   /** Up to `max` bytes; calls are served one at a time in order. */
@@ -35,12 +41,14 @@ export class ChunkReader {
     }
     const out = this.#rest.subarray(0, max);
     this.#rest = this.#rest.subarray(out.length);
+    if (out.length === 0) this.#ended.resolve();
     return out.slice();
   }
 
   /** Stops reading and releases the stream. */
   async cancel(): Promise<void> {
     this.#done = true;
+    this.#ended.resolve();
     await this.#reader.cancel().catch(() => {});
   }
 }
@@ -75,6 +83,11 @@ export class AgentProcess {
   /** Resolves with the exit code. */
   wait(): Promise<number> {
     return this.#exit;
+  }
+
+  /** Resolves once stdout and stderr have both been read to EOF (or released). */
+  drained(): Promise<void> {
+    return Promise.all([this.stdout.ended, this.stderr.ended]).then(() => {});
   }
 
   /** Writes all of `data` to stdin; returns its length. */

@@ -48,6 +48,7 @@ export class Sandbox {
   #id = "";
   #storages: MountedStorage[] = [];
   readonly #oom: OomWatcher;
+  readonly #waited = new WeakSet<AgentProcess>();
 
   constructor(options: SandboxOptions) {
     this.#o = options;
@@ -148,8 +149,12 @@ export class Sandbox {
       const config = specToOci(spec, root);
       const linux = (config.linux ?? {}) as Record<string, unknown>;
       config.linux = { ...linux, cgroupsPath: `/coco/${cid}` };
+      // A CRI sandbox runs the guest pause bundle's process instead of its own (storage/).
+      const pause = storages.find((s) => s.process)?.process;
+      if (pause) config.process = pause;
       await Deno.writeTextFile(join(bundle, "config.json"), JSON.stringify(config, null, 2));
-      const started = await this.#o.runtime.create(cid, bundle, spec.Process.Terminal);
+      const terminal = pause ? pause.terminal : spec.Process.Terminal;
+      const started = await this.#o.runtime.create(cid, bundle, terminal);
       this.#containers.set(cid, new Container(cid, bundle, storages, this.#proc(execId, started)));
       await this.#oom.track(cid);
     } catch (err) {
@@ -178,7 +183,10 @@ export class Sandbox {
   async execProcess(req: agent.ExecProcessRequest): Promise<void> {
     const c = this.#container(req.containerId);
     const execId = verifyId(req.execId, "exec id");
-    if (c.processes.has(execId)) throw agentError("already-exists", `Exec ${execId} exists`);
+    const old = c.processes.get(execId);
+    if (old && !this.#waited.has(old)) {
+      throw agentError("already-exists", `Exec ${execId} exists`);
+    }
     if (!req.process) throw agentError("invalid-argument", `Exec ${execId}: no process`);
     if (c.state !== "running") {
       throw agentError("failed-precondition", `Container ${c.id} is ${c.state}, not running`);
@@ -191,6 +199,8 @@ export class Sandbox {
       req.process.Terminal,
     );
     c.processes.set(execId, this.#proc(execId, started));
+    // A waited-for exec of the same id whose output nobody read: its id is free again.
+    if (old) await old.release();
   }
 
   /** SignalProcess: one process, or every process of the container when exec_id is "". */
@@ -207,14 +217,22 @@ export class Sandbox {
     if (p.exitCode === undefined) this.#o.processes.kill(p.pid, req.signal);
   }
 
-  /** WaitProcess: the exit code; exec'd processes are forgotten afterwards. */
+  /**
+   * WaitProcess: the exit code. An exec'd process is forgotten once it has been waited for AND
+   * its output has been read to EOF, so a caller that waits before it has read everything (the
+   * shim's reads lag in a slow VM) still gets the rest; upstream drops it at once. Output nobody
+   * reads is released with the container.
+   */
   async waitProcess(cid: string, execId: string): Promise<number> {
     const c = this.#container(cid);
     const p = c.process(execId);
     const code = await p.wait();
-    if (p !== c.init) {
-      c.processes.delete(p.execId);
-      await p.release();
+    if (p !== c.init && !this.#waited.has(p)) {
+      this.#waited.add(p);
+      void p.drained().then(async () => {
+        if (c.processes.get(p.execId) === p) c.processes.delete(p.execId);
+        await p.release();
+      });
     }
     return code;
   }

@@ -112,11 +112,17 @@ export class TaskService {
     };
   }
 
-  /** Waits for the agent-side exit, then publishes TaskExit (after the output is drained). */
+  /**
+   * Drains the output, then waits for the agent-side exit and publishes TaskExit. The order is
+   * Kata's ("wait until the io closed, then wait the container"): the agent forgets an exec'd
+   * process, and drops whatever it still buffered, once WaitProcess returns, so asking first
+   * lost the short output of fast processes whenever the reads lagged (a TCG VM).
+   */
   #watch(c: Ctr, p: Proc): void {
     const agent = this.#agent();
     void (async () => {
       let code = 255;
+      await p.io.outputDone;
       try {
         code = (await agent.waitProcess({ containerId: c.id, execId: p.execId || c.id })).status;
       } catch (err) {
@@ -124,7 +130,6 @@ export class TaskService {
         // The agent connection usually ends because the VM died: report that as SIGKILL.
         if (await this.#o.pod.backendExitedWithin(5000)) code = 128 + SIGKILL;
       }
-      await p.io.outputDone;
       this.#exit(c, p, code);
       if (p === c.init && c.role.kind !== "container") {
         for (const other of this.containers.values()) {

@@ -124,6 +124,34 @@ Deno.test({
         assert.equal((await c.agent.waitProcess({ containerId: "c1", execId: "e1" })).status, 3);
       });
 
+      await t.step(
+        "output read after WaitProcess is still there; then the exec is gone",
+        async () => {
+          await c.agent.execProcess({
+            containerId: "c1",
+            execId: "late",
+            process: { Args: ["sh", "-c", "echo late-out; exit 4"], Env: ["PATH=/bin"], Cwd: "/" },
+          });
+          assert.equal(
+            (await c.agent.waitProcess({ containerId: "c1", execId: "late" })).status,
+            4,
+          );
+          assert.equal(dec.decode(await c.readAll("c1", "late")), "late-out\n");
+          await c.readAll("c1", "late", "stderr");
+          // Drained and waited for: forgotten, so the id can be used again.
+          await c.agent.execProcess({
+            containerId: "c1",
+            execId: "late",
+            process: { Args: ["sh", "-c", "echo again"], Env: ["PATH=/bin"], Cwd: "/" },
+          });
+          assert.equal(dec.decode(await c.readAll("c1", "late")), "again\n");
+          assert.equal(
+            (await c.agent.waitProcess({ containerId: "c1", execId: "late" })).status,
+            0,
+          );
+        },
+      );
+
       await t.step("a signalled exec process exits with 128 + signal", async () => {
         await c.agent.execProcess({
           containerId: "c1",

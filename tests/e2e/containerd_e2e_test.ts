@@ -188,10 +188,12 @@ Deno.test({
               PATH,
               await vmArgs("vm1", EXEC_POLICY, "echo ready; exec sleep 1000"),
             );
-            const out = new Response(vm.stdout).text();
+            const out = watchOutput(vm.stdout);
             const err = new Response(vm.stderr).text();
             try {
               await started("vm1", vm);
+              // The init's output streams to ctr while it runs (not only at exit).
+              await out.waitFor(/^ready\n$/, vm.status);
               const ok = await k8s([
                 "task",
                 "exec",
@@ -220,8 +222,8 @@ Deno.test({
               await k8s(["task", "kill", "-s", "SIGKILL", "vm1"]);
             }
             assert.equal((await vm.status).code, 137, await err);
-            // The init's output reaches ctr (in a VM it arrives when the process ends).
-            assert.equal(await out, "ready\n");
+            await out.done;
+            assert.equal(out.text(), "ready\n");
             assert.equal((await k8s(["task", "ls", "-q"])).stdout.trim(), "");
             assert.equal((await k8s(["containers", "ls", "-q"])).stdout.trim(), "");
             await assertNoBackendLeft(dir);
