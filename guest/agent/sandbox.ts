@@ -16,6 +16,7 @@ import { processToOci, resourcesToOci, specToOci } from "./oci_spec.ts";
 import { addStorages, type MountedStorage, type StorageContext } from "./storage/mod.ts";
 import { statsFromRunc } from "./stats.ts";
 import { OomWatcher } from "./oom.ts";
+import { copyFile } from "./copy_file.ts";
 
 /** Process-level effects the sandbox needs (FFI in production; fakes in unit tests). */
 export interface ProcessControl {
@@ -235,6 +236,11 @@ export class Sandbox {
       });
     }
     return code;
+  }
+
+  /** CopyFile: one chunk of a file sent by a host without a shared filesystem. */
+  async copyFile(req: agent.CopyFileRequest): Promise<void> {
+    await copyFile(this.#o.paths, req);
   }
 
   /** ReadStdout / ReadStderr: at most `len` bytes; empty at EOF. */

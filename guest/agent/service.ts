@@ -11,6 +11,7 @@ import { Code, TtrpcError, type TtrpcServer } from "@coco/lib/ttrpc";
 import { AgentError, agentError, type AgentErrorCode } from "./errors.ts";
 import { AgentPolicy } from "./policy.ts";
 import { toPolicyInput } from "./policy_input.ts";
+import { copyFilePolicyInput } from "./copy_file.ts";
 import { verifyId } from "./paths.ts";
 import type { Sandbox } from "./sandbox.ts";
 import type { GuestNetwork } from "./network.ts";
@@ -71,7 +72,10 @@ export function registerAgentService(server: TtrpcServer, deps: AgentServiceDeps
         const cid = (req as { containerId?: unknown }).containerId;
         if (typeof cid === "string" && cid !== "") verifyId(cid);
         try {
-          deps.policy.current.check(requestName, toPolicyInput(schema, req));
+          const input = schema.typeName === agent.CopyFileRequestSchema.typeName
+            ? copyFilePolicyInput(req as agent.CopyFileRequest)
+            : toPolicyInput(schema, req);
+          deps.policy.current.check(requestName, input);
         } catch (err) {
           if (onDeny && err instanceof AgentError && err.code === "permission-denied") {
             logger.info("policy redacted a call", { method, reason: err.message });
@@ -161,6 +165,10 @@ export function registerAgentService(server: TtrpcServer, deps: AgentServiceDeps
     }),
     resumeContainer: guarded(agent.ResumeContainerRequestSchema, "ResumeContainer", async (r) => {
       await sandbox.pause(r.containerId, true);
+      return empty;
+    }),
+    copyFile: guarded(agent.CopyFileRequestSchema, "CopyFile", async (r) => {
+      await sandbox.copyFile(r);
       return empty;
     }),
     getGuestDetails: guarded(agent.GuestDetailsRequestSchema, "GetGuestDetails", async (r) => ({

@@ -12,6 +12,7 @@ import { type BackendRequest, type PodBackend, startBackend } from "./backend.ts
 import type { ShimConfig } from "./config.ts";
 import { shimError } from "./errors.ts";
 import { readBundleConfig, specFromOci } from "./oci_spec.ts";
+import { shareHostMounts } from "./shared_files.ts";
 import {
   guestPullStorage,
   guestPullVolume,
@@ -169,6 +170,12 @@ export class Pod {
         );
       }
       parsed.spec.Root = { ...parsed.spec.Root, Path: rootPath };
+      await shareHostMounts(
+        parsed.spec,
+        cid,
+        backend.containerBase,
+        (r) => backend.agent.agent.copyFile(r, this.#t()),
+      );
       const stdio = {
         stdin: req.stdin,
         stdout: req.stdout,

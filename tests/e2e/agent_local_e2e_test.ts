@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { create, fromBinary, toBinary, ttrpc } from "@coco/lib/proto";
 import { Code, encodeFrame, FrameReader, TtrpcError } from "@coco/lib/ttrpc";
 import { AgentClient } from "../../host/agent_client/mod.ts";
+import { shareHostMounts } from "../../host/shim/shared_files.ts";
 import { findPeers, isRoot, requireAlso, skipUnless } from "../peers.ts";
 import { startDeno } from "../harness.ts";
 
@@ -264,6 +265,52 @@ Deno.test({
         });
         await c.agent.signalProcess({ containerId: "c1", execId: "", signal: 9 });
         assert.equal((await c.agent.waitProcess({ containerId: "c1", execId: "c1" })).status, 137);
+      });
+
+      await t.step("host files reach a container through CopyFile (no shared fs)", async () => {
+        // The shipped policy, with this agent's base instead of /run/kata-containers.
+        const policy = (await Deno.readTextFile(
+          new URL("../../guest/agent/policies/default.rego", import.meta.url),
+        )).replaceAll("/run/kata-containers/", `${base}/`);
+        await c.agent.setPolicy({ policy });
+        await c.agent.removeContainer({ containerId: "c1" });
+        const hostDir = join(work, "host-files");
+        await Deno.mkdir(join(hostDir, "cfg", "..data"), { recursive: true });
+        await Deno.writeTextFile(join(hostDir, "hosts"), "10.0.0.7 db\n");
+        await Deno.writeTextFile(join(hostDir, "cfg", "..data", "key"), "from-configmap");
+        await Deno.symlink("..data/key", join(hostDir, "cfg", "key"));
+        const oci = spec(rootfs, ["sh", "-c", "cat /etc/hosts /etc/cfg/key"], [
+          {
+            destination: "/etc/hosts",
+            source: join(hostDir, "hosts"),
+            type: "bind",
+            options: ["rbind", "ro"],
+          },
+          {
+            destination: "/etc/cfg",
+            source: join(hostDir, "cfg"),
+            type: "bind",
+            options: ["rbind", "ro"],
+          },
+        ]);
+        await shareHostMounts(oci, "c1", base, (r) => c.agent.copyFile(r));
+        const binds = oci.Mounts!.filter((m) => m.type === "bind");
+        assert.equal(binds.length, 2);
+        assert.ok(binds.every((m) => m.source!.startsWith(`${base}/shared/containers/c1-`)));
+        await c.agent.createContainer({ containerId: "c1", OCI: oci });
+        await c.agent.startContainer({ containerId: "c1" });
+        assert.equal(dec.decode(await c.readAll("c1", "c1")), "10.0.0.7 db\nfrom-configmap");
+        assert.equal((await c.agent.waitProcess({ containerId: "c1", execId: "c1" })).status, 0);
+        await c.agent.removeContainer({ containerId: "c1" });
+        // Outside the copy root the policy refuses, and nothing is written.
+        const denied = c.agent.copyFile({
+          path: `${base}/sandbox/evil`,
+          fileSize: 1n,
+          fileMode: 0o100644,
+          data: new Uint8Array([1]),
+        });
+        assert.equal(await statusOf(denied), "PERMISSION_DENIED");
+        assert.equal(await exists(`${base}/sandbox/evil`), false);
       });
 
       await t.step("DestroySandbox removes everything and the agent exits", async () => {

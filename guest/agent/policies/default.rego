@@ -14,6 +14,7 @@ policy_data := {
 	"allow_exec_in_confidential": false,
 	"allow_stdio_from_confidential": false,
 	"bind_source_prefixes": ["/run/kata-containers/", "/dev/shm"],
+	"copy_file_root": "/run/kata-containers/shared/containers/",
 	"mount_types": ["proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2"],
 }
 
@@ -111,4 +112,16 @@ RemoveContainerRequest := {"allowed": true, "ops": [{
 	"path": concat("/", ["", "pstate", input.container_id]),
 }]} if {
 	data.pstate[input.container_id]
+}
+
+# Host files copied in when there is no shared filesystem (hosts, hostname, resolv.conf,
+# ConfigMaps, Secrets): only under the copy root, named <container id>-<16 hex>-<name> as the
+# runtime names them (upstream's rule), no `..`, regular files, directories and symlinks only
+# (the agent also refuses absolute symlink targets).
+CopyFileRequest if {
+	startswith(input.path, policy_data.copy_file_root)
+	name := trim_prefix(input.path, policy_data.copy_file_root)
+	regex.match(`^(watchable/)?[A-Za-z0-9][A-Za-z0-9_.-]*-[0-9a-f]{16}-[^/]+(/[^/]+)*$`, name)
+	not ".." in split(name, "/")
+	input.file_type in {"Regular", "Directory", "Symlink"}
 }
