@@ -32,6 +32,8 @@ export interface AgentConfig {
   guestComponentsProcs: "none" | "attestation-agent" | "confidential-data-hub" | "api-server-rest";
   /** guest.toml for the in-process AA/CDH roles ("" = their defaults). */
   guestConfig: string;
+  /** APIs the in-process api-server-rest exposes: resource (default) | attestation | all. */
+  guestComponentsRestApi: "resource" | "attestation" | "all";
 }
 
 /** Defaults, as upstream where upstream has one. */
@@ -47,9 +49,18 @@ export const DEFAULT_AGENT_CONFIG: AgentConfig = {
   pauseBundle: "/pause_bundle",
   guestComponentsProcs: "api-server-rest",
   guestConfig: "",
+  guestComponentsRestApi: "resource",
 };
 
 const PROCS = ["none", "attestation-agent", "confidential-data-hub", "api-server-rest"] as const;
+
+const REST_APIS = ["resource", "attestation", "all"] as const;
+
+function restApi(v: string, where: string): AgentConfig["guestComponentsRestApi"] {
+  const hit = REST_APIS.find((p) => p === v);
+  if (!hit) throw agentError("invalid-argument", `${where}: "${v}" is not one of ${REST_APIS}`);
+  return hit;
+}
 
 function procs(v: string, where: string): AgentConfig["guestComponentsProcs"] {
   const hit = PROCS.find((p) => p === v);
@@ -72,12 +83,14 @@ export function applyConfigKeys(base: AgentConfig, raw: unknown, where: string):
     "pause_bundle",
     "guest_components_procs",
     "guest_config",
+    "guest_components_rest_api",
   ];
   for (const k of Object.keys(o)) {
     if (!known.includes(k)) throw agentError("invalid-argument", `${where}: unknown key "${k}"`);
   }
   const s = (k: string) => optStr(o[k], `${where}: ${k}`);
   const gp = s("guest_components_procs");
+  const ra = s("guest_components_rest_api");
   return {
     serverAddr: s("server_addr") ?? base.serverAddr,
     logLevel: s("log_level") !== undefined ? parseLogLevel(s("log_level")) : base.logLevel,
@@ -90,6 +103,7 @@ export function applyConfigKeys(base: AgentConfig, raw: unknown, where: string):
     pauseBundle: s("pause_bundle") ?? base.pauseBundle,
     guestComponentsProcs: gp !== undefined ? procs(gp, where) : base.guestComponentsProcs,
     guestConfig: s("guest_config") ?? base.guestConfig,
+    guestComponentsRestApi: ra !== undefined ? restApi(ra, where) : base.guestComponentsRestApi,
   };
 }
 
@@ -112,6 +126,7 @@ const PARAM_KEYS: Record<string, string> = {
   container_base: "container_base",
   runtime: "runtime",
   guest_components_procs: "guest_components_procs",
+  guest_components_rest_api: "guest_components_rest_api",
   tee: "tee",
 };
 

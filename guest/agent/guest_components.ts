@@ -3,7 +3,8 @@
  * §3.6): the init-data disk is read and checked against the TEE's init-data register using the
  * attester the AA uses, its files are written under `/run/confidential-containers/initdata/`,
  * then the AA (with `aa.toml` and the init-data TOML) and the CDH (with `cdh.toml`) serve their
- * usual sockets. `agent.guest_components_procs` chooses how many roles start, as upstream.
+ * usual sockets, and api-server-rest listens on 127.0.0.1:8006 with the APIs
+ * `agent.guest_components_rest_api` names (resource by default). `agent.guest_components_procs` chooses how many roles start, as upstream.
  *
  * Failure policy: when init-data is present it must verify and the roles it configures must
  * start, or the agent does not start (fail closed). Without init-data, a guest with no usable
@@ -14,6 +15,8 @@ import { type AttesterConfig, createAttester, resolveAttesterConfig } from "../a
 import { defaultAaConfig, loadAaConfig } from "../attestation_agent/mod.ts";
 import { DEFAULT_AA_SOCKET } from "../attestation_agent/config.ts";
 import { loadCdhConfig } from "../cdh/mod.ts";
+import { DEFAULT_CDH_SOCKET } from "../cdh/config.ts";
+import { DEFAULT_ASR_BIND, startApiServerRest } from "../api_server_rest/mod.ts";
 import { type RunningRole, startAa, startCdh } from "../roles/mod.ts";
 import type { AgentConfig } from "./config.ts";
 import {
@@ -31,6 +34,8 @@ export interface GuestComponents {
   initData?: AppliedInitData;
   /** CDH socket address, when the CDH runs. */
   cdhAddress?: string;
+  /** api-server-rest URL, when it runs. */
+  restUrl?: string;
   roles: RunningRole[];
   close(): Promise<void>;
 }
@@ -55,6 +60,10 @@ export interface GuestComponentsOptions {
   /** Devices to scan (default: /dev/vd*, /dev/sd*). */
   devices?: readonly string[];
   initDataDir?: string;
+  /** AA socket (default upstream's). */
+  aaSocket?: string;
+  /** api-server-rest listen address (default 127.0.0.1:8006, upstream's). */
+  restBind?: string;
 }
 
 const PROCS_ORDER = ["none", "attestation-agent", "confidential-data-hub", "api-server-rest"];
@@ -102,7 +111,7 @@ export async function startGuestComponents(o: GuestComponentsOptions): Promise<G
       roles.push(
         await startAa({
           config: aaConfig,
-          socket: DEFAULT_AA_SOCKET,
+          socket: o.aaSocket ?? DEFAULT_AA_SOCKET,
           tee: { config: attester.tee },
           logger,
           ...(out.initData ? { initDataToml: out.initData.toml } : {}),
@@ -115,6 +124,21 @@ export async function startGuestComponents(o: GuestComponentsOptions): Promise<G
       out.cdhAddress = cdh.address;
     } else if (level >= 2) {
       logger.warn("no cdh.toml in init-data: the CDH is not started");
+    }
+    if (level >= 3) {
+      const asr = await startApiServerRest({
+        bind: o.restBind ?? DEFAULT_ASR_BIND,
+        features: config.guestComponentsRestApi,
+        aaAddr: roles[0]!.address,
+        cdhAddr: out.cdhAddress ?? DEFAULT_CDH_SOCKET,
+        logger: logger.child({ role: "api-server-rest" }),
+      });
+      roles.push({ address: asr.url, close: () => asr.close() });
+      out.restUrl = asr.url;
+      logger.info("api-server-rest listening", {
+        url: asr.url,
+        features: config.guestComponentsRestApi,
+      });
     }
   } catch (err) {
     await out.close();

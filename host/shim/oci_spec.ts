@@ -235,3 +235,27 @@ export async function readBundleConfig(bundle: string): Promise<unknown> {
     throw shimError("bad-bundle", `Cannot read ${file}: ${(err as Error).message}`, err);
   }
 }
+
+const HOST_ONLY_NAMESPACES = new Set(["network", "cgroup", "time"]);
+
+/**
+ * What Kata's runtime strips before a spec goes into a VM (`constrainGRPCSpec`, spec/runtime.md
+ * §2.8): the network, cgroup and time namespaces (containers share the guest's network, where
+ * api-server-rest listens on loopback), device cgroup rules, pids / block I/O / network limits
+ * and the host's CPU and memory-node pinning. Not applied for the `none` backend, whose "guest"
+ * is the host.
+ */
+export function constrainForGuest(spec: AgentSpec): void {
+  const linux = spec.Linux;
+  if (!linux) return;
+  linux.Namespaces = (linux.Namespaces ?? []).filter((ns) =>
+    !HOST_ONLY_NAMESPACES.has(ns.Type ?? "")
+  );
+  const r = linux.Resources;
+  if (!r) return;
+  r.Devices = [];
+  delete r.Pids;
+  delete r.BlockIO;
+  delete r.Network;
+  if (r.CPU) r.CPU = { ...r.CPU, Cpus: "", Mems: "" };
+}

@@ -11,7 +11,7 @@ import { type PodRole, podRole } from "./address.ts";
 import { type BackendRequest, type PodBackend, startBackend } from "./backend.ts";
 import type { ShimConfig } from "./config.ts";
 import { shimError } from "./errors.ts";
-import { readBundleConfig, specFromOci } from "./oci_spec.ts";
+import { constrainForGuest, readBundleConfig, specFromOci } from "./oci_spec.ts";
 import { shareHostMounts } from "./shared_files.ts";
 import {
   guestPullStorage,
@@ -170,6 +170,7 @@ export class Pod {
         );
       }
       parsed.spec.Root = { ...parsed.spec.Root, Path: rootPath };
+      if (backend.kind !== "none") constrainForGuest(parsed.spec);
       await shareHostMounts(
         parsed.spec,
         cid,
