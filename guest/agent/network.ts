@@ -1,6 +1,6 @@
 /**
  * Pod networking in the guest (spec/runtime.md §2.9): UpdateInterface, UpdateRoutes,
- * ListInterfaces, ListRoutes. Changes go through the `ip` command (busybox `ip` in the guest
+ * ListInterfaces, ListRoutes, AddARPNeighbors. Changes go through the `ip` command (busybox `ip` in the guest
  * image; iproute2 works too) rather than rtnetlink over FFI: the handful of calls per pod start
  * is not worth a netlink codec, and the argv is easy to check. Link facts (MAC, MTU, flags) are
  * read from sysfs. Every field from the host is validated before it reaches an argv.
@@ -50,14 +50,26 @@ export function prefixLength(mask: string, v6: boolean): number {
   throw agentError("invalid-argument", `Address mask "${mask}" is not a prefix length`);
 }
 
-/** A network stack the agent can change: `ip` plus sysfs. */
+/** The real `arp` (busybox's applet in the guest image: its `ip` has no `neigh replace`). */
+export const arpCommand: IpRunner = async (args) => {
+  const out = await new Deno.Command("arp", { args, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  if (!out.success) {
+    throw agentError("internal", `arp ${args.join(" ")} failed: ${dec.decode(out.stderr).trim()}`);
+  }
+  return dec.decode(out.stdout);
+};
+
+/** A network stack the agent can change: `ip` (and `arp`) plus sysfs. */
 export class GuestNetwork {
   readonly #run: IpRunner;
   readonly #sys: string;
+  readonly #arp: IpRunner;
 
-  constructor(run: IpRunner = ipCommand, sysNet = "/sys/class/net") {
+  constructor(run: IpRunner = ipCommand, sysNet = "/sys/class/net", arp: IpRunner = arpCommand) {
     this.#run = run;
     this.#sys = sysNet;
+    this.#arp = arp;
   }
 
   async #read(link: string, file: string): Promise<string> {
@@ -165,6 +177,49 @@ export class GuestNetwork {
     for (const args of ordered) await this.#run(["route", "replace", ...args]);
     return await this.listRoutes();
   }
+
+  /**
+   * AddARPNeighbors: each validated before any is added. IPv4 entries go through `arp -s`
+   * (permanent unless the state says otherwise: then `temp`), IPv6 ones through
+   * `ip neigh replace` (iproute2 only).
+   */
+  async addArpNeighbors(neighbors: readonly types.ARPNeighbor[]): Promise<void> {
+    const all = neighbors.map(neighborArgs);
+    for (const [to, , mac, , dev, , nud] of all) {
+      if (IPV4.test(to!)) {
+        const temp = nud === "permanent" || nud === "noarp" ? [] : ["temp"];
+        await this.#arp(["-i", dev!, "-s", to!, mac!, ...temp]);
+      } else {
+        await this.#run(["neigh", "replace", to!, "lladdr", mac!, "dev", dev!, "nud", nud!]);
+      }
+    }
+  }
+}
+
+const NUD: Record<number, string> = {
+  0x01: "incomplete",
+  0x02: "reachable",
+  0x04: "stale",
+  0x08: "delay",
+  0x10: "probe",
+  0x20: "failed",
+  0x40: "noarp",
+  0x80: "permanent",
+};
+
+/**
+ * `ip neigh replace` arguments for an ARP neighbor (validated): state is the kernel's NUD value
+ * (the runtime sends NUD_PERMANENT, 0x80); 0 means permanent, like a static entry.
+ */
+export function neighborArgs(n: types.ARPNeighbor): string[] {
+  const to = n.toIPAddress?.address ?? "";
+  const dev = ifname(n.device, "Neighbor device");
+  if (!MAC.test(n.lladdr)) {
+    throw agentError("invalid-argument", `Neighbor lladdr "${n.lladdr}" is not a MAC address`);
+  }
+  const nud = n.state === 0 ? "permanent" : NUD[n.state];
+  if (!nud) throw agentError("invalid-argument", `Neighbor state ${n.state} is not a NUD state`);
+  return [ip(to, "Neighbor address"), "lladdr", n.lladdr.toLowerCase(), "dev", dev, "nud", nud];
 }
 
 function isKernelRoute(r: types.Route): boolean {

@@ -29,7 +29,11 @@ async function withFake(fn: (net: GuestNetwork, calls: string[]) => Promise<void
       if (args.join(" ") === "-4 route show") return Promise.resolve(ROUTES);
       return Promise.resolve("");
     };
-    await fn(new GuestNetwork(run, sys), calls);
+    const arp = (args: string[]) => {
+      calls.push(`arp ${args.join(" ")}`);
+      return Promise.resolve("");
+    };
+    await fn(new GuestNetwork(run, sys, arp), calls);
   } finally {
     await Deno.remove(sys, { recursive: true });
   }
@@ -115,4 +119,33 @@ Deno.test("parseAddrs() and parseRoutes() read busybox ip output", () => {
   assert.equal(routes[0]?.dest, "");
   assert.equal(routes[1]?.source, "10.0.2.15");
   assert.equal(routes[1]?.scope, 253);
+});
+
+Deno.test("addArpNeighbors() adds validated neighbors and refuses bad ones before any", async () => {
+  await withFake(async (net, calls) => {
+    const n = (address: string, lladdr: string, state = 0x80, device = "eth0") =>
+      create(types.ARPNeighborSchema, { toIPAddress: { address }, device, lladdr, state });
+    await net.addArpNeighbors([
+      n("10.0.2.2", "52:54:00:AA:BB:CC"),
+      n("10.0.2.3", "52:54:00:aa:bb:cd", 0x02),
+      n("fd00::1", "52:54:00:aa:bb:ce", 0),
+    ]);
+    assert.deepEqual(calls, [
+      "arp -i eth0 -s 10.0.2.2 52:54:00:aa:bb:cc",
+      "arp -i eth0 -s 10.0.2.3 52:54:00:aa:bb:cd temp",
+      "neigh replace fd00::1 lladdr 52:54:00:aa:bb:ce dev eth0 nud permanent",
+    ]);
+    calls.length = 0;
+    for (
+      const [bad, re] of [
+        [n("10.0.2.4", "52:54:00:aa:bb:ce", 0x03), /not a NUD state/],
+        [n("10.0.2.4; reboot", "52:54:00:aa:bb:ce"), /not an IP address/],
+        [n("10.0.2.4", "zz:54:00:aa:bb:ce"), /not a MAC address/],
+        [n("10.0.2.4", "52:54:00:aa:bb:ce", 0x80, "eth0 up"), /not an interface name/],
+      ] as const
+    ) {
+      await assert.rejects(net.addArpNeighbors([n("10.0.2.9", "52:54:00:aa:bb:00"), bad]), re);
+    }
+    assert.deepEqual(calls, []);
+  });
 });

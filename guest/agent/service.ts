@@ -192,6 +192,10 @@ export function registerAgentService(server: TtrpcServer, deps: AgentServiceDeps
     updateRoutes: guarded(agent.UpdateRoutesRequestSchema, "UpdateRoutes", async (r) => ({
       Routes: await deps.network.updateRoutes(r.routes?.Routes ?? []),
     })),
+    addARPNeighbors: guarded(agent.AddARPNeighborsRequestSchema, "AddARPNeighbors", async (r) => {
+      await deps.network.addArpNeighbors(r.neighbors?.ARPNeighbors ?? []);
+      return empty;
+    }),
     listInterfaces: guarded(agent.ListInterfacesRequestSchema, "ListInterfaces", async () => ({
       Interfaces: await deps.network.listInterfaces(),
     })),
