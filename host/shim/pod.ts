@@ -12,7 +12,8 @@ import { type BackendRequest, type PodBackend, startBackend } from "./backend.ts
 import type { ShimConfig } from "./config.ts";
 import { shimError } from "./errors.ts";
 import { constrainForGuest, readBundleConfig, specFromOci } from "./oci_spec.ts";
-import { shareHostMounts } from "./shared_files.ts";
+import { type CopyFileInit, shareHostMounts } from "./shared_files.ts";
+import { type SharedMountWatcher, watchSharedMounts } from "./shared_files_watch.ts";
 import {
   guestPullStorage,
   guestPullVolume,
@@ -64,6 +65,7 @@ export class Pod {
   sandboxId = "";
   #stopping = false;
   #teardown: Promise<void> | undefined;
+  readonly #watchers = new Set<SharedMountWatcher>();
 
   constructor(options: PodOptions) {
     this.#o = options;
@@ -171,12 +173,8 @@ export class Pod {
       }
       parsed.spec.Root = { ...parsed.spec.Root, Path: rootPath };
       if (backend.kind !== "none") constrainForGuest(parsed.spec);
-      await shareHostMounts(
-        parsed.spec,
-        cid,
-        backend.containerBase,
-        (r) => backend.agent.agent.copyFile(r, this.#t()),
-      );
+      const copy = (r: CopyFileInit) => backend.agent.agent.copyFile(r, this.#t());
+      const shared = await shareHostMounts(parsed.spec, cid, backend.containerBase, copy);
       const stdio = {
         stdin: req.stdin,
         stdout: req.stdout,
@@ -200,6 +198,11 @@ export class Pod {
         paused: false,
       };
       if (hostRootfs) ctr.hostRootfs = hostRootfs;
+      const watcher = await watchSharedMounts(shared, copy, this.#log);
+      if (watcher) {
+        ctr.volumeWatcher = watcher;
+        this.#watchers.add(watcher);
+      }
       return ctr;
     } catch (err) {
       io?.close();
@@ -214,6 +217,10 @@ export class Pod {
     if (this.alive) {
       await this.backend!.agent.agent.removeContainer({ containerId: c.id }, this.#t())
         .catch((err) => this.#log.warn("RemoveContainer failed", { id: c.id, error: err }));
+    }
+    if (c.volumeWatcher) {
+      this.#watchers.delete(c.volumeWatcher);
+      await c.volumeWatcher.stop();
     }
     c.init.io.close();
     for (const p of c.execs.values()) p.io.close();
@@ -237,6 +244,8 @@ export class Pod {
     if (!b) return this.#teardown ?? Promise.resolve();
     this.#stopping = true;
     this.#teardown ??= (async () => {
+      for (const w of this.#watchers) await w.stop();
+      this.#watchers.clear();
       await b.agent.agent.destroySandbox({}, { timeoutMs: 10_000 }).catch(() => {});
       await b.stop().catch((err) => this.#log.warn("backend stop failed", { error: err }));
       this.backend = undefined;

@@ -12,6 +12,8 @@
  *   permission bits follow the host's node.
  * - `/proc` and `/sys` destinations are left alone (the agent and policy deal with them).
  *   A bind of the host's `/dev/shm` (the pod's shm) becomes a private tmpfs of mode 1777.
+ * - Kubernetes volumes (`kubernetes.io~configmap|secret|projected|downward-api` in the source)
+ *   go under `watchable/` and are kept up to date by {@linkcode watchSharedMounts}.
  * - Anything else (devices, sockets, absolute symlinks) is refused with an error naming the
  *   mount, and so is more than {@linkcode SHARE_MAX_BYTES} for one container: copying a large
  *   hostPath volume into guest memory is not what anyone wants by accident.
@@ -142,16 +144,42 @@ class Copier {
   }
 }
 
+/** One host source copied into the guest. */
+export interface SharedMount {
+  host: string;
+  guest: string;
+  /** A Kubernetes ConfigMap / Secret / projected / downward-API volume: kept up to date. */
+  watchable: boolean;
+  /** Names the mount in errors. */
+  what: string;
+}
+
+const WATCHABLE = /\/kubernetes\.io~(configmap|secret|projected|downward-api)\//;
+
+/** Copies `host` (recursively) to `guest` with `send`; returns the bytes of regular files. */
+export async function copyTree(
+  send: CopyFileFn,
+  host: string,
+  guest: string,
+  what: string,
+): Promise<number> {
+  const copier = new Copier(send, what);
+  await copier.node(host, guest, await Deno.lstat(host));
+  return copier.bytes;
+}
+
 /**
  * Copies the host sources of `spec`'s bind mounts into the guest and rewrites those mounts in
- * place. `containerBase` is the guest's `/run/kata-containers`.
+ * place. `containerBase` is the guest's `/run/kata-containers`. Returns what was shared, for
+ * {@linkcode watchSharedMounts}.
  */
 export async function shareHostMounts(
   spec: AgentSpec,
   cid: string,
   containerBase: string,
   send: CopyFileFn,
-): Promise<void> {
+): Promise<SharedMount[]> {
+  const shared: SharedMount[] = [];
   const mounts = spec.Mounts ?? [];
   const copier = new Copier(send, `Container ${cid}`);
   for (const [i, m] of mounts.entries()) {
@@ -175,16 +203,20 @@ export async function shareHostMounts(
     } catch (err) {
       throw shimError("bad-request", `${what}: host source ${source} is unreadable`, err);
     }
+    const watchable = WATCHABLE.test(source);
     const guest = join(
       containerBase,
       "shared",
       "containers",
+      ...(watchable ? ["watchable"] : []),
       `${cid}-${randomHex16()}-${basename(dest) || "root"}`,
     );
     copier.what = what;
     await copier.node(source, guest, info);
+    shared.push({ host: source, guest, watchable, what });
     const options = [...(m.options ?? [])];
     if (!options.some((o) => o === "bind" || o === "rbind")) options.push("rbind");
     mounts[i] = { ...m, source: guest, type: "bind", options };
   }
+  return shared;
 }

@@ -2,6 +2,7 @@
  * The shim's bookkeeping: containers (tasks) and their processes — status, stdio, exit status
  * and a promise that resolves on exit (what Wait blocks on).
  */
+import type { SharedMountWatcher } from "./shared_files_watch.ts";
 import type { ctrdTypes } from "@coco/lib/proto";
 import type { PodRole } from "./address.ts";
 import type { AgentProcess } from "./oci_spec.ts";
@@ -54,4 +55,6 @@ export interface Ctr {
   paused: boolean;
   /** Host mount point of the rootfs (local agent only). */
   hostRootfs?: string;
+  /** Copies Kubernetes volume updates into the guest (shared_files_watch.ts). */
+  volumeWatcher?: SharedMountWatcher;
 }
