@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { CcaAttesterError, ccaEvidence } from "./cca.ts";
+import { createAttester } from "./mod.ts";
 import type { TsmFs } from "./tsm.ts";
 
 /** A configfs-tsm emulation in a temp dir: records the inblob, returns `token` as outblob. */
@@ -53,6 +54,21 @@ Deno.test("ccaEvidence() refuses report data over 64 bytes and another TSM provi
       assert.match(err.message, /provider is "tdx_guest", not arm_cca_guest/);
       return true;
     });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("the cca attester is built from config and reports init-data as unsupported", async () => {
+  const { fs } = fakeTsm(new Uint8Array([0xd2, 0x84]));
+  const root = await Deno.makeTempDir();
+  try {
+    const a = createAttester({ tee: "cca", tsmRoot: root, fs });
+    assert.equal(a.tee, "cca");
+    assert.deepEqual(await a.primaryEvidence(new Uint8Array(4)), { token: [0xd2, 0x84] });
+    assert.equal(await a.additionalEvidence(new Uint8Array(4)), "");
+    assert.equal((await a.bindInitData(new Uint8Array(32))).status, "unsupported");
+    assert.equal(a.registers, undefined);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -11,6 +11,7 @@
  * @module
  */
 import { tdxAttester } from "./tdx.ts";
+import { CcaAttester, type CcaAttesterOptions } from "./cca.ts";
 import { TpmAttester, type TpmAttesterOptions } from "./tpm.ts";
 import { SnpAttester, type SnpAttesterOptions } from "./snp.ts";
 import { sampleAttester, type SampleAttesterOptions } from "./sample.ts";
@@ -48,7 +49,8 @@ export type AttesterConfig =
   | ({ tee: "sample" } & SampleAttesterOptions)
   | ({ tee: "tpm" } & TpmAttesterOptions)
   | { tee: "tdx"; root?: string; aaelPath?: string }
-  | ({ tee: "snp" } & SnpAttesterOptions);
+  | ({ tee: "snp" } & SnpAttesterOptions)
+  | ({ tee: "cca" } & CcaAttesterOptions);
 
 /**
  * Builds the attester for `config`.
@@ -74,6 +76,8 @@ export function createAttester(config: AttesterConfig): Attester {
       return new TpmAttester(config);
     case "snp":
       return new SnpAttester(config);
+    case "cca":
+      return new CcaAttester(config);
     default: {
       const never: never = config;
       throw new TypeError(

@@ -40,7 +40,7 @@ export interface TeeSelection {
 }
 
 /** TEEs that exist upstream but have no attester in this build. */
-const NOT_IN_BUILD = new Set(["sgx", "az-snp-vtpm", "az-tdx-vtpm", "csv", "cca", "se"]);
+const NOT_IN_BUILD = new Set(["sgx", "az-snp-vtpm", "az-tdx-vtpm", "csv", "se"]);
 
 /** Parses `AA_TPM_DEVICE` / `[aa.tpm] device`: a device path or a swtpm socket URL. */
 export function parseTpmTarget(text: string): TpmTarget {
@@ -101,14 +101,16 @@ async function configFor(
       return { tee: "tdx", aaelPath };
     case "snp":
       return { tee: "snp" };
+    case "cca":
+      return { tee: "cca" };
     case "tpm":
       return await tpmConfig(sel, env);
   }
   throw new AttesterError(
     NOT_IN_BUILD.has(tee) ? "unsupported-tee" : "unknown-tee",
     NOT_IN_BUILD.has(tee)
-      ? `Cannot use TEE \`${tee}\`: its attester is not in this build (supported: sample, tdx, snp, tpm)`
-      : `Cannot use TEE \`${tee}\`: unknown TEE (supported: sample, tdx, snp, tpm)`,
+      ? `Cannot use TEE \`${tee}\`: its attester is not in this build (supported: sample, tdx, snp, cca, tpm)`
+      : `Cannot use TEE \`${tee}\`: unknown TEE (supported: sample, tdx, snp, cca, tpm)`,
   );
 }
 
@@ -118,13 +120,6 @@ export async function resolveAttesterConfig(sel: TeeSelection = {}): Promise<Att
   const chosen = sel.flag ?? (env.get("COCO_TEE") || undefined) ?? sel.config;
   if (chosen !== undefined) return await configFor(chosen, sel, env);
   const found = await detectTee(sel.probes, env.get("AA_TPM_DEVICE") || sel.tpm?.device);
-  if (found === "cca") {
-    throw new AttesterError(
-      "unsupported-tee",
-      "TEE `cca` detected but its attester is not in this build; " +
-        "pass --tee sample (or COCO_TEE=sample) only for development without a real TEE",
-    );
-  }
   if (found) return await configFor(found, sel, env);
   throw new AttesterError(
     "no-tee",
