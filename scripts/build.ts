@@ -1,5 +1,6 @@
 /**
- * `deno task build`: writes `dist/<exe>.js` single-file bundles (always) and, when the `denort`
+ * `deno task build`: writes `dist/<exe>.js` single-file bundles (always; plus the shim-only
+ * `dist/containerd-shim-coco-v2.js`) and, when the `denort`
  * base binary can be had (`DENORT_BIN` set, or Deno's release host reachable), self-contained
  * executables `dist/<exe>` via `deno compile`. When it cannot, it says so in one line and goes on.
  *
@@ -10,6 +11,12 @@ const EXES = [
   { name: "coco-guest", entry: "guest/main.ts" },
   { name: "coco-host", entry: "host/main.ts" },
 ];
+/**
+ * Bundles only (no executable): the shim's own graph, which the installed
+ * `containerd-shim-coco-v2` launcher runs (start-up is pod start time; `coco-host shim` in the
+ * full bundle also loads the Node built-ins the snapshotter's gRPC stack imports).
+ */
+const BUNDLES = [...EXES, { name: "containerd-shim-coco-v2", entry: "host/shim/main.ts" }];
 const deno = Deno.execPath();
 const bundleOnly = Deno.args.includes("--bundle-only");
 
@@ -33,14 +40,14 @@ await Deno.mkdir("dist", { recursive: true });
 const embed = await run(["run", "-A", "scripts/embed.ts"]);
 if (!embed.ok) throw new Error(`embedding policies failed:\n${embed.text}`);
 
-for (const exe of EXES) {
+for (const exe of BUNDLES) {
   const r = await run(["bundle", "--quiet", "-o", `dist/${exe.name}.js`, exe.entry]);
   if (!r.ok || !(await mustFile(`dist/${exe.name}.js`))) {
     console.error(`bundle of ${exe.entry} failed:\n${r.text}`);
     Deno.exit(1);
   }
 }
-console.error(`bundles: ${EXES.map((e) => `dist/${e.name}.js`).join(", ")}`);
+console.error(`bundles: ${BUNDLES.map((e) => `dist/${e.name}.js`).join(", ")}`);
 
 if (!bundleOnly) {
   const denort = Deno.env.get("DENORT_BIN");

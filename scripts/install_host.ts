@@ -1,13 +1,22 @@
 /**
  * `scripts/install-host --prefix DIR`: installs under DIR only —
  *
- * - `bin/containerd-shim-coco-v2`: launcher running `lib/coco-host/coco-host.js shim` with deno,
+ * - `bin/containerd-shim-coco-v2`: launcher running `lib/coco-host/containerd-shim-coco-v2.js shim`
+ *   (the shim-only bundle; `coco-host.js shim` when dist/ has none) with deno,
  *   `COCO_SHIM_CONFIG` pointing at `etc/coco-host/config.toml`;
  * - `bin/coco-host-snapshotter`: launcher for `coco-host snapshotter` (socket and root under DIR
  *   unless given);
- * - `lib/coco-host/{coco-host.js,coco-guest.js}` from `dist/` (built with `deno task build` when
- *   missing), `share/coco/guest/{vmlinuz,initrd.img}` from `dist/guest` when present;
+ * - `bin/coco-guest`: launcher for `coco-guest` (the `none` backend's local agent);
+ * - `lib/coco-host/{coco-host.js,coco-guest.js,containerd-shim-coco-v2.js}` from `dist/` (built
+ *   with `deno task build` when missing), `share/coco/guest/{vmlinuz,initrd.img}` from
+ *   `dist/guest` when present;
  * - `etc/coco-host/config.toml` (kept when it exists, unless `--force`);
+ *
+ * Every launcher runs the single-file bundle (never the sources: no module graph to resolve) with
+ * `DENO_DIR=var/cache/coco-host/deno` under DIR, so Deno's V8 code cache persists between runs
+ * whatever HOME containerd gives its shims (start-up is pod start time: containerd runs the shim
+ * three times per pod), `--no-config --no-lock` (no deno.json lookup from containerd's bundle
+ * directory) and no update check. `COCO_DENO_FLAGS` adds flags (e.g. `--v8-flags=…`).
  *
  * then prints the containerd config.toml snippets (1.6 `version = 2`, 2.x `version = 3`).
  * Options: --dist DIR (default dist/), --deno PATH (default: this deno), --force.
@@ -52,10 +61,19 @@ const p = (...parts: string[]) => join(prefix, ...parts);
 const libDir = p("lib", "coco-host");
 const guestDir = p("share", "coco", "guest");
 const configFile = p("etc", "coco-host", "config.toml");
-for (const d of [p("bin"), libDir, dirname(configFile), p("run"), p("var", "lib")]) {
+const denoDir = p("var", "cache", "coco-host", "deno");
+for (const d of [p("bin"), libDir, dirname(configFile), p("run"), p("var", "lib"), denoDir]) {
   await Deno.mkdir(d, { recursive: true });
 }
 await Deno.copyFile(join(dist, "coco-host.js"), join(libDir, "coco-host.js"));
+// The shim-only bundle starts faster than `coco-host.js shim` (scripts/build.ts); older dist/
+// directories may lack it, and then the launcher runs the full bundle.
+const shimBundle = (await exists(join(dist, "containerd-shim-coco-v2.js")))
+  ? "containerd-shim-coco-v2.js"
+  : "coco-host.js";
+if (shimBundle !== "coco-host.js") {
+  await Deno.copyFile(join(dist, shimBundle), join(libDir, shimBundle));
+}
 const hasGuestBundle = await exists(join(dist, "coco-guest.js"));
 if (hasGuestBundle) await Deno.copyFile(join(dist, "coco-guest.js"), join(libDir, "coco-guest.js"));
 const hasImage = await exists(join(dist, "guest", "vmlinuz")) &&
@@ -67,13 +85,19 @@ if (hasImage) {
   }
 }
 
+/** The launcher lines shared by every entry: code cache under DIR, no config lookup. */
+const runBundle = (bundle: string) =>
+  `export DENO_DIR="\${COCO_DENO_DIR:-${denoDir}}" DENO_NO_UPDATE_CHECK=1
+# shellcheck disable=SC2086
+exec ${sh(deno)} run -A --no-config --no-lock \${COCO_DENO_FLAGS:-} ${sh(join(libDir, bundle))}`;
+
 const shim = p("bin", "containerd-shim-coco-v2");
 await Deno.writeTextFile(
   shim,
   `#!/bin/sh
 # containerd shim v2 for CoCo Deno (installed by scripts/install-host).
 export COCO_SHIM_CONFIG="\${COCO_SHIM_CONFIG:-${configFile}}"
-exec ${sh(deno)} run -A ${sh(join(libDir, "coco-host.js"))} shim "$@"
+${runBundle(shimBundle)} shim "$@"
 `,
   { mode: 0o755 },
 );
@@ -85,10 +109,21 @@ await Deno.writeTextFile(
 [ $# -eq 0 ] && set -- --socket ${sh(p("run", "snapshotter.sock"))} --root ${
     sh(p("var", "lib", "coco-snapshotter"))
   }
-exec ${sh(deno)} run -A ${sh(join(libDir, "coco-host.js"))} snapshotter "$@"
+${runBundle("coco-host.js")} snapshotter "$@"
 `,
   { mode: 0o755 },
 );
+const guest = p("bin", "coco-guest");
+if (hasGuestBundle) {
+  await Deno.writeTextFile(
+    guest,
+    `#!/bin/sh
+# coco-guest (installed by scripts/install-host): the none backend's local agent, and tools.
+${runBundle("coco-guest.js")} "$@"
+`,
+    { mode: 0o755 },
+  );
+}
 
 if (values.force || !(await exists(configFile))) {
   await Deno.writeTextFile(
@@ -98,7 +133,7 @@ if (values.force || !(await exists(configFile))) {
 runtime_dir = "/run/coco-host"
 socket_dir = "/run/containerd/s"
 force_guest_pull = true
-local_agent_command = ${JSON.stringify([deno, "run", "-A", join(libDir, "coco-guest.js"), "agent"])}
+local_agent_command = ${JSON.stringify([guest, "agent"])}
 
 [hypervisor]
 type = "qemu"
@@ -110,8 +145,10 @@ initrd = "${join(guestDir, "initrd.img")}"
 
 console.log(`installed under ${prefix}:
   ${shim}
-  ${snap}
-  ${libDir}/coco-host.js${hasGuestBundle ? `, coco-guest.js` : ""}
+  ${snap}${hasGuestBundle ? `\n  ${guest}` : ""}
+  ${libDir}/coco-host.js${hasGuestBundle ? `, coco-guest.js` : ""}${
+  shimBundle !== "coco-host.js" ? `, ${shimBundle}` : ""
+}
   ${
   hasImage ? `${guestDir}/{vmlinuz,initrd.img}` : "(no guest image: run scripts/build-guest-image)"
 }

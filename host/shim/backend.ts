@@ -7,11 +7,14 @@
 import { join } from "node:path";
 import { encodeInitDataDisk, initDataDigest, parseInitDataToml } from "@coco/lib/initdata";
 import type { Logger } from "@coco/lib/log";
-import { AgentClient } from "../agent_client/mod.ts";
+// client.ts, not mod.ts: mod.ts also exports the agent-ctl command (commander) the shim never needs.
+import { AgentClient } from "../agent_client/client.ts";
 import { PodVm } from "../vm/mod.ts";
 import type { ShimConfig } from "./config.ts";
 import { shimError } from "./errors.ts";
 import { forEachLine } from "@coco/lib/lines";
+import { logPhase } from "./phases.ts";
+import { PID_FILE } from "./run_dir.ts";
 
 /** A running pod backend. */
 export interface PodBackend {
@@ -23,6 +26,8 @@ export interface PodBackend {
   readonly containerBase: string;
   /** Settles when the VM / local agent has exited. */
   readonly exited: Promise<void>;
+  /** `performance.now()` when the agent first answered (start of the `agent-ready` phase). */
+  readonly connectedAt?: number;
   /** Stops it (SIGTERM, then SIGKILL) and waits until it is reaped. */
   stop(): Promise<void>;
 }
@@ -36,8 +41,7 @@ export interface BackendRequest {
   initData?: string;
 }
 
-/** File in the run dir holding the backend pid, for `delete` after a shim crash. */
-export const PID_FILE = "backend.pid";
+export { PID_FILE } from "./run_dir.ts";
 
 /**
  * Connects and waits until Health/Check answers, reconnecting when the channel closes, with a
@@ -99,6 +103,7 @@ async function startQemu(cfg: ShimConfig, req: BackendRequest, log: Logger): Pro
     initDataDisk = join(req.runDir, "initdata.img");
     await Deno.writeFile(initDataDisk, await encodeInitDataDisk(req.initData), { mode: 0o600 });
   }
+  const t0 = performance.now();
   const vm = await PodVm.start(cfg.hypervisor, {
     id: req.sandboxId,
     runDir: join(req.runDir, "vm"),
@@ -113,8 +118,11 @@ async function startQemu(cfg: ShimConfig, req: BackendRequest, log: Logger): Pro
     ? `unix://${vm.paths.agentSocket}`
     : `vsock://${ch.cid}:${ch.port}`;
   let agent: AgentClient | undefined;
+  let connectedAt = 0;
   try {
     agent = await connectAgent(address, 180_000, () => vm.status === undefined);
+    connectedAt = performance.now();
+    logPhase(log, "vm-boot", connectedAt - t0, { backend: "qemu", accel: vm.accel });
     if (cfg.guestForwards.length) await configureGuestNetwork(agent);
   } catch (err) {
     await agent?.close().catch(() => {});
@@ -128,6 +136,7 @@ async function startQemu(cfg: ShimConfig, req: BackendRequest, log: Logger): Pro
     agent: a,
     containerBase: "/run/kata-containers",
     exited: vm.exited.then(() => {}),
+    connectedAt,
     async stop() {
       await a.close().catch(() => {});
       await vm.stop();
@@ -153,6 +162,7 @@ async function startLocal(cfg: ShimConfig, req: BackendRequest, log: Logger): Pr
     ].join("\n"),
   );
   const [bin, ...args] = cfg.localAgentCommand;
+  const t0 = performance.now();
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(bin!, {
@@ -202,6 +212,8 @@ async function startLocal(cfg: ShimConfig, req: BackendRequest, log: Logger): Pr
     await stop();
     throw shimError("start-failed", `The local agent for ${req.sandboxId} did not start`, err);
   }
+  const connectedAt = performance.now();
+  logPhase(log, "vm-boot", connectedAt - t0, { backend: "none" });
   log.warn("pod agent runs as a local process (hypervisor.type = none): NOT confidential", {
     pid: child.pid,
   });
@@ -212,6 +224,7 @@ async function startLocal(cfg: ShimConfig, req: BackendRequest, log: Logger): Pr
     agent: a,
     containerBase: base,
     exited,
+    connectedAt,
     async stop() {
       await a.close().catch(() => {});
       await stop();

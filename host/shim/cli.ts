@@ -3,13 +3,14 @@
  * dispatches the launch protocol's actions. `start` prints only the address on stdout (anything
  * else would corrupt it); `delete` prints only the DeleteResponse bytes; errors go to stderr and
  * exit 1 (containerd shows them). Serving mode writes `ready` on stdout once listening.
+ *
+ * Each action loads its own modules (dynamic imports): containerd runs this program three times
+ * per pod (`start`, serving, `delete`), so start-up time is pod start time.
  */
-import { createLogger } from "@coco/lib/log";
 import { shimConfigFromEnv } from "./config.ts";
 import { ShimError } from "./errors.ts";
 import { parseShimArgs } from "./flags.ts";
-import { deleteShim, startShim } from "./launch.ts";
-import { serveShim } from "./serve.ts";
+import { SHIM_T0_ENV } from "./phases.ts";
 
 const enc = new TextEncoder();
 
@@ -29,16 +30,24 @@ export async function runShim(args: readonly string[]): Promise<number> {
     const config = await shimConfigFromEnv();
     switch (flags.action) {
       case "start": {
+        const { startShim } = await import("./launch.ts");
+        // The serving shim inherits it and logs `shim-start` from this process's start.
+        Deno.env.set(SHIM_T0_ENV, String(performance.timeOrigin));
         const address = await startShim(flags, config);
         await writeAll(Deno.stdout, enc.encode(address));
         return 0;
       }
       case "delete": {
+        const [{ createLogger }, { deleteShim }] = await Promise.all([
+          import("@coco/lib/log"),
+          import("./launch.ts"),
+        ]);
         const log = createLogger({ level: config.logLevel });
         await writeAll(Deno.stdout, await deleteShim(flags, config, log));
         return 0;
       }
       case "serve": {
+        const { serveShim } = await import("./serve.ts");
         const shim = await serveShim(flags, config);
         await writeAll(Deno.stdout, enc.encode("ready\n"));
         for (const sig of ["SIGTERM", "SIGINT"] as const) {

@@ -6,15 +6,12 @@
  * `delete` cleans up after a shim that is gone and returns the DeleteResponse bytes.
  */
 import { join } from "node:path";
-import { toBinary } from "@bufbuild/protobuf";
 import type { Logger } from "@coco/lib/log";
-import { create, shimTask } from "@coco/lib/proto";
 import { podRole, socketAddress, socketPath, writeAtomic } from "./address.ts";
-import { PID_FILE } from "./backend.ts";
 import type { ShimConfig } from "./config.ts";
 import { shimError } from "./errors.ts";
 import type { ShimFlags } from "./flags.ts";
-import { mountsUnder, removeRunDir } from "./pod.ts";
+import { mountsUnder, PID_FILE, removeRunDir } from "./run_dir.ts";
 
 async function annotationsOf(bundle: string): Promise<Record<string, string>> {
   let raw: unknown;
@@ -161,6 +158,11 @@ export async function deleteShim(flags: ShimFlags, config: ShimConfig, log: Logg
   if (!(await canConnect(socketPath(address)))) {
     await Deno.remove(socketPath(address)).catch(() => {});
   }
+  // Loaded here only: `start` (on every pod start's critical path) needs no protobuf.
+  const [{ toBinary }, { create, shimTask }] = await Promise.all([
+    import("@bufbuild/protobuf"),
+    import("@coco/lib/proto"),
+  ]);
   const now = Date.now();
   return toBinary(
     shimTask.DeleteResponseSchema,

@@ -14,6 +14,7 @@ import { shimError } from "./errors.ts";
 import { constrainForGuest, readBundleConfig, specFromOci } from "./oci_spec.ts";
 import { type CopyFileInit, shareHostMounts } from "./shared_files.ts";
 import { type SharedMountWatcher, watchSharedMounts } from "./shared_files_watch.ts";
+import { logPhase } from "./phases.ts";
 import {
   guestPullStorage,
   guestPullVolume,
@@ -22,8 +23,11 @@ import {
   type StorageInit,
   unmountHostRootfs,
 } from "./rootfs.ts";
+import { removeRunDir } from "./run_dir.ts";
 import { type Ctr, Proc } from "./state.ts";
 import { ProcessIO } from "./stdio.ts";
+
+export { mountsUnder, removeRunDir } from "./run_dir.ts";
 
 /** Pod annotation carrying base64(gzip(init-data TOML)). */
 export const INIT_DATA_ANNOTATION = "io.katacontainers.config.hypervisor.cc_init_data";
@@ -88,6 +92,7 @@ export class Pod {
     const start = this.#o.startBackend ??
       ((r: BackendRequest) => startBackend(this.#o.config, r, this.#log));
     const backend = await start({ sandboxId: id, runDir, ...(initData ? { initData } : {}) });
+    const connectedAt = backend.connectedAt ?? performance.now();
     try {
       const policy = await policyText(this.#o.config, annotations);
       if (policy !== undefined) await backend.agent.agent.setPolicy({ policy }, this.#t());
@@ -96,6 +101,10 @@ export class Pod {
         hostname: "",
         storages: [],
       }, this.#t());
+      logPhase(this.#log, "agent-ready", performance.now() - connectedAt, {
+        policy: policy !== undefined,
+      });
+      timeStartContainer(backend, this.#log);
     } catch (err) {
       await backend.stop().catch(() => {});
       throw err;
@@ -182,12 +191,18 @@ export class Pod {
         terminal: req.terminal,
       };
       io = await ProcessIO.open(stdio, this.#log);
+      const t0 = performance.now();
       await backend.agent.agent.createContainer({
         containerId: cid,
         execId: cid,
         OCI: parsed.spec,
         storages,
       }, this.#t(this.#o.config.createContainerTimeoutMs));
+      logPhase(this.#log, "image-pull", performance.now() - t0, {
+        container: cid,
+        guestPull: storages.length > 0,
+        measured: "CreateContainer",
+      });
       const ctr: Ctr = {
         id: cid,
         bundle: req.bundle,
@@ -262,21 +277,17 @@ export class Pod {
   }
 }
 
-/** Paths of mounts at or below `dir` (from /proc/self/mountinfo). */
-export async function mountsUnder(dir: string): Promise<string[]> {
-  const text = await Deno.readTextFile("/proc/self/mountinfo").catch(() => "");
-  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
-  return text.split("\n").map((l) => l.split(" ")[4] ?? "")
-    .map((p) => p.replace(/\\040/g, " "))
-    .filter((p) => p === dir || p.startsWith(prefix));
-}
-
-/** Removes a sandbox run directory, but never while something is still mounted inside it. */
-export async function removeRunDir(dir: string, log: Logger): Promise<void> {
-  const left = await mountsUnder(dir);
-  if (left.length) {
-    log.warn("run directory still has mounts; not removing it", { dir, mounts: left });
-    return;
-  }
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
+/**
+ * Logs `container-start` around each StartContainer. The Task service calls StartContainer on
+ * the agent client directly, so the pod wraps that one stub of its backend's client once.
+ */
+function timeStartContainer(backend: PodBackend, log: Logger): void {
+  const stubs = backend.agent.agent;
+  const startContainer = stubs.startContainer;
+  stubs.startContainer = async (req, opts) => {
+    const t0 = performance.now();
+    const out = await startContainer(req, opts);
+    logPhase(log, "container-start", performance.now() - t0, { container: req.containerId ?? "" });
+    return out;
+  };
 }

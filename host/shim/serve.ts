@@ -11,6 +11,7 @@ import { socketAddress, socketPath } from "./address.ts";
 import type { ShimConfig } from "./config.ts";
 import { EventPublisher } from "./events.ts";
 import type { ShimFlags } from "./flags.ts";
+import { logPhase, shimStartMs } from "./phases.ts";
 import { type BackendStarter, Pod } from "./pod.ts";
 import { TaskService } from "./task_service.ts";
 
@@ -104,5 +105,6 @@ export async function serveShim(
   const listener = await listen(address);
   const serving = server.serve(listener);
   logger.info("shim serving", { address });
+  logPhase(logger, "shim-start", shimStartMs(env));
   return { address, service, done, shutdown };
 }
