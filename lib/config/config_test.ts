@@ -22,11 +22,11 @@ Deno.test("loadConfigFile() parses TOML and names the file when it cannot", asyn
   }
 });
 
-Deno.test("configFormat() picks the parser by extension", () => {
+Deno.test("configFormat() picks the parser by extension", async () => {
   assert.equal(configFormat("a.json"), "json");
   assert.equal(configFormat("a.yml"), "yaml");
   assert.equal(configFormat("a.conf"), "toml");
-  assert.deepEqual(parseConfigText("a: 1", "yaml", "x"), { a: 1 });
+  assert.deepEqual(await parseConfigText("a: 1", "yaml", "x"), { a: 1 });
 });
 
 Deno.test("inConfig() turns a field TypeError into a ConfigError naming the file", () => {
