@@ -1,9 +1,12 @@
 /**
  * Publishing task events to containerd (spec/runtime.md §5.5): `Events/Forward` over ttrpc at
- * `$TTRPC_ADDRESS` with an `Envelope` and the `containerd-namespace-ttrpc` metadata, retried;
- * when that fails, the `<publish-binary> publish` fallback with the event `Any` on stdin.
- * Events leave strictly in the order they were published (one queue, one in flight), which is
- * what gives Create → Start → Exit → Delete and ExecAdded → ExecStarted → Exit.
+ * `$TTRPC_ADDRESS` with an `Envelope` and the `containerd-namespace-ttrpc` metadata; after
+ * `retries` failed tries also the `<publish-binary> publish` fallback with the event `Any` on
+ * stdin. An event that neither path delivers is retried with a capped back-off for `retryForMs`
+ * (10 min by default) — containerd may be restarting, and it reconnects to running shims, so an
+ * exit that happened meanwhile must still reach it. Events leave strictly in the order they were
+ * published (one queue, one in flight), which is what gives Create → Start → Exit → Delete and
+ * ExecAdded → ExecStarted → Exit.
  */
 import { type DescMessage, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { AnySchema } from "@bufbuild/protobuf/wkt";
@@ -36,6 +39,10 @@ export interface PublisherOptions {
   retries?: number;
   /** Per-try deadline (default 5 s). */
   timeoutMs?: number;
+  /** How long one event is retried before it is dropped (default 10 min). */
+  retryForMs?: number;
+  /** Longest pause between two tries (default 2 s; the pause grows from 100 ms). */
+  maxBackoffMs?: number;
   /** Replaces both transports (tests). */
   sink?: EventSink;
 }
@@ -50,6 +57,11 @@ export class EventPublisher {
     this.#o = options;
   }
 
+  /** The containerd namespace events are published in. */
+  get namespace(): string {
+    return this.#o.namespace;
+  }
+
   /** Queues `msg` for `topic`; returns at once. Delivery failures are logged, never thrown. */
   publish<T extends DescMessage>(topic: string, schema: T, msg: MessageInitShape<T>): void {
     const event: TaskEvent = {
@@ -61,17 +73,35 @@ export class EventPublisher {
     this.#tail = this.#tail.then(() => this.#deliver(event));
   }
 
-  /** Resolves when every queued event has been delivered or given up on. */
-  flush(): Promise<void> {
-    return this.#tail;
+  /**
+   * Resolves when every queued event has been delivered or given up on, or after `maxWaitMs`
+   * (the queue keeps going).
+   */
+  async flush(maxWaitMs?: number): Promise<void> {
+    if (maxWaitMs === undefined) return await this.#tail;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((r) => timer = setTimeout(r, maxWaitMs));
+    try {
+      await Promise.race([this.#tail, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  /** Flushes and closes the ttrpc connection. */
-  async close(): Promise<void> {
-    await this.flush();
+  /**
+   * Gives what is queued at most `maxWaitMs` more (default 10 s), then closes the ttrpc
+   * connection; events still undelivered then are dropped (and logged).
+   */
+  async close(maxWaitMs = 10_000): Promise<void> {
+    this.#giveUpAt = Math.min(this.#giveUpAt, Date.now() + maxWaitMs);
+    this.#wake?.();
+    await this.#tail;
     await this.#client?.close().catch(() => {});
     this.#client = undefined;
   }
+
+  #giveUpAt = Number.POSITIVE_INFINITY;
+  #wake: (() => void) | undefined;
 
   async #deliver(event: TaskEvent): Promise<void> {
     if (this.#o.sink) {
@@ -80,28 +110,53 @@ export class EventPublisher {
       );
       return;
     }
+    if (!this.#o.ttrpcAddress && !(this.#o.publishBinary && this.#o.containerdAddress)) {
+      this.#o.logger.error("event lost: no ttrpc address and no publish binary", {
+        topic: event.topic,
+      });
+      return;
+    }
     const tries = this.#o.retries ?? 5;
+    const deadline = Date.now() + (this.#o.retryForMs ?? 600_000);
+    for (let i = 0;; i++) {
+      if (await this.#tryOnce(event, i + 1 >= tries, i)) return;
+      const left = Math.min(deadline, this.#giveUpAt) - Date.now();
+      if (left <= 0) {
+        this.#o.logger.error("event lost", { topic: event.topic, tries: i + 1 });
+        return;
+      }
+      const pause = Math.min(100 * 2 ** Math.min(i, 10), this.#o.maxBackoffMs ?? 2000, left);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, pause);
+        this.#wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      this.#wake = undefined;
+    }
+  }
+
+  /** One try over ttrpc, then (from the `retries`-th try on) the publish binary. */
+  async #tryOnce(event: TaskEvent, fallback: boolean, i: number): Promise<boolean> {
     if (this.#o.ttrpcAddress) {
-      for (let i = 0; i < tries; i++) {
-        try {
-          await this.#forward(event);
-          return;
-        } catch (err) {
-          this.#o.logger.warn("event forward failed", {
-            topic: event.topic,
-            try: i + 1,
-            error: err,
-          });
-          await this.#client?.close().catch(() => {});
-          this.#client = undefined;
-          if (i + 1 < tries) await new Promise((r) => setTimeout(r, 100 * (i + 1)));
-        }
+      try {
+        await this.#forward(event);
+        if (i > 0) this.#o.logger.info("event delivered after retries", { topic: event.topic });
+        return true;
+      } catch (err) {
+        this.#o.logger.warn("event forward failed", { topic: event.topic, try: i + 1, error: err });
+        await this.#client?.close().catch(() => {});
+        this.#client = undefined;
       }
     }
+    if (!fallback && this.#o.ttrpcAddress) return false;
     try {
       await this.#publishBinary(event);
+      return true;
     } catch (err) {
-      this.#o.logger.error("event lost", { topic: event.topic, error: err });
+      this.#o.logger.warn("event publish fallback failed", { topic: event.topic, error: err });
+      return false;
     }
   }
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
 import { AnySchema } from "@bufbuild/protobuf/wkt";
-import { nullLogger } from "@coco/lib/log";
+import { type Logger, nullLogger } from "@coco/lib/log";
 import { ctrdEvents, ctrdEventsService } from "@coco/lib/proto";
 import { Code, listen, TtrpcError, TtrpcServer } from "@coco/lib/ttrpc";
 import { EventPublisher } from "./events.ts";
@@ -15,8 +15,8 @@ interface Got {
   value: Uint8Array;
 }
 
-async function eventsServer(failFirst: number) {
-  const dir = await Deno.makeTempDir();
+async function eventsServer(failFirst: number, at?: string) {
+  const dir = at ?? await Deno.makeTempDir();
   const got: Got[] = [];
   let calls = 0;
   const server = new TtrpcServer();
@@ -146,6 +146,73 @@ Deno.test("EventPublisher falls back to `<publish-binary> publish` with the Any 
     const any = fromBinary(AnySchema, await Deno.readFile(join(dir, anyFile)));
     assert.equal(any.typeUrl, "containerd.events.TaskStart");
     assert.equal(fromBinary(ctrdEvents.TaskStartSchema, any.value).pid, 42);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A logger that resolves `failed` on the first "event forward failed" warning. */
+function watchingLogger() {
+  let failedOnce!: () => void;
+  const failed = new Promise<void>((r) => failedOnce = r);
+  const errors: string[] = [];
+  const logger: Logger = {
+    ...nullLogger,
+    warn: (msg: string) => {
+      if (msg === "event forward failed") failedOnce();
+    },
+    error: (msg: string) => void errors.push(msg),
+    child: () => logger,
+  };
+  return { logger, failed, errors };
+}
+
+Deno.test("EventPublisher keeps retrying while containerd is down and delivers in order once it is back", async () => {
+  const dir = await Deno.makeTempDir();
+  const w = watchingLogger();
+  const p = new EventPublisher({
+    namespace: "default",
+    logger: w.logger,
+    ttrpcAddress: `unix://${join(dir, "ttrpc.sock")}`,
+    retries: 2,
+    maxBackoffMs: 50,
+  });
+  // containerd is down: nothing listens yet.
+  publishLifecycle(p);
+  await w.failed;
+  const srv = await eventsServer(0, dir);
+  try {
+    await p.flush();
+    assert.deepEqual(srv.got.map((g) => g.topic), ORDER);
+    assert.deepEqual(w.errors, []);
+  } finally {
+    await p.close();
+    await srv.close();
+  }
+});
+
+Deno.test("EventPublisher drops an event (logged) after retryForMs, and close() stops waiting", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const w = watchingLogger();
+    const p = new EventPublisher({
+      namespace: "default",
+      logger: w.logger,
+      ttrpcAddress: `unix://${join(dir, "nobody.sock")}`,
+      retryForMs: 0,
+    });
+    p.publish("/tasks/start", ctrdEvents.TaskStartSchema, { containerId: "c", pid: 1 });
+    await p.flush();
+    assert.deepEqual(w.errors, ["event lost"]);
+    const q = new EventPublisher({
+      namespace: "default",
+      logger: w.logger,
+      ttrpcAddress: `unix://${join(dir, "nobody.sock")}`,
+    });
+    q.publish("/tasks/exit", ctrdEvents.TaskExitSchema, { containerId: "c" });
+    q.publish("/tasks/delete", ctrdEvents.TaskDeleteSchema, { containerId: "c" });
+    await q.close(0);
+    assert.deepEqual(w.errors, ["event lost", "event lost", "event lost"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -91,7 +91,9 @@ export async function serveShim(
   const shutdown = () =>
     stopping ??= (async () => {
       logger.info("shim shutting down");
-      await events.flush();
+      // Deliver what is queued, but a shim stopped while containerd is away must not wait for
+      // the publisher's 10-minute retry window: 10 s, then close() drops the rest (logged).
+      await events.flush(10_000);
       await pod.cleanup();
       await server.close({ graceMs: 500 });
       await serving.catch(() => {});

@@ -4,11 +4,22 @@
  * ReadStdout / ReadStderr and written to their FIFOs, 32 KiB at a time. Stdout/stderr FIFOs are
  * opened read-write so the open never blocks; stdin is opened read-write and then read-only (so
  * the open does not block either, and EOF still arrives when the client closes its end). With a
- * terminal there is no stderr. Paths may be plain, `fifo://` or `file://`; `binary://` loggers
- * are not supported.
+ * terminal there is no stderr. Paths may be plain, `fifo://` or `file://` (parent directories are
+ * created, output appended). A `binary://` stdout starts a logger process (logger_binary.ts) that
+ * receives stdout and stderr; it needs the container's identity, given to `open` or later to
+ * `attachLogger` (the pod opens the init process's streams before the task service knows the
+ * namespace).
  */
+import { dirname } from "node:path";
 import type { Logger } from "@coco/lib/log";
 import { shimError } from "./errors.ts";
+import {
+  BinaryLogger,
+  type BinaryLoggerUri,
+  checkLoggerBinary,
+  type LoggerIdentity,
+  parseBinaryUri,
+} from "./logger_binary.ts";
 
 /** Copy size, as Kata. */
 export const COPY_SIZE = 32 * 1024;
@@ -30,21 +41,25 @@ export interface StdioPaths {
 function parseUri(uri: string): { kind: "fifo" | "file"; path: string } | undefined {
   if (uri === "") return undefined;
   if (uri.startsWith("binary://")) {
-    throw shimError("unimplemented", `stdio ${uri}: binary:// loggers are not supported`);
+    throw shimError("bad-request", `stdio ${uri}: a binary:// logger can only be given as stdout`);
   }
-  if (uri.startsWith("file://")) return { kind: "file", path: uri.slice("file://".length) };
-  const path = uri.startsWith("fifo://") ? uri.slice("fifo://".length) : uri;
+  const file = uri.startsWith("file://");
+  const path = file
+    ? uri.slice("file://".length)
+    : uri.startsWith("fifo://")
+    ? uri.slice("fifo://".length)
+    : uri;
   if (!path.startsWith("/")) throw shimError("bad-request", `stdio path ${uri} is not absolute`);
-  return { kind: "fifo", path };
+  return { kind: file ? "file" : "fifo", path };
 }
 
 async function openOutput(uri: string): Promise<Deno.FsFile | undefined> {
   const u = parseUri(uri);
   if (!u) return undefined;
   try {
-    return u.kind === "file"
-      ? await Deno.open(u.path, { write: true, append: true, create: true })
-      : await Deno.open(u.path, { read: true, write: true });
+    if (u.kind === "fifo") return await Deno.open(u.path, { read: true, write: true });
+    await Deno.mkdir(dirname(u.path), { recursive: true, mode: 0o755 });
+    return await Deno.open(u.path, { write: true, append: true, create: true });
   } catch (err) {
     throw shimError("bad-request", `Cannot open stdio ${uri}: ${(err as Error).message}`, err);
   }
@@ -77,46 +92,100 @@ function closeQuietly(f: Deno.FsFile | undefined) {
   } catch { /* already closed */ }
 }
 
+/** Where a binary:// stdout sends the output, before the logger runs. */
+interface PendingLogger {
+  uri: BinaryLoggerUri;
+  withStderr: boolean;
+}
+
+function loggerFor(paths: StdioPaths): PendingLogger | undefined {
+  if (!paths.stdout.startsWith("binary://")) {
+    if (paths.stderr.startsWith("binary://") || paths.stdin.startsWith("binary://")) {
+      throw shimError("bad-request", "stdio: a binary:// logger can only be given as stdout");
+    }
+    return undefined;
+  }
+  const uri = parseBinaryUri(paths.stdout);
+  const stderr = paths.terminal ? "" : paths.stderr;
+  if (stderr !== "" && stderr !== paths.stdout) {
+    throw shimError(
+      "bad-request",
+      `stdio: stdout is the logger ${paths.stdout}, so stderr must be empty or the same URI, not ${stderr}`,
+    );
+  }
+  return { uri, withStderr: stderr !== "" };
+}
+
+type Files = { stdin?: Deno.FsFile; stdout?: Deno.FsFile; stderr?: Deno.FsFile };
+
 /** The open streams of one process and the copies between them and the agent. */
 export class ProcessIO {
-  readonly #stdin?: Deno.FsFile;
-  readonly #stdout?: Deno.FsFile;
-  readonly #stderr?: Deno.FsFile;
+  readonly #files: Files;
   readonly #logger: Logger;
+  #pending: PendingLogger | undefined;
+  #binary: BinaryLogger | undefined;
+  #loggerStopped: Promise<void> | undefined;
   #stdinDone: Promise<void> = Promise.resolve();
   #outputDone: Promise<void> = Promise.resolve();
   #started = false;
+  #closed = false;
 
-  private constructor(
-    files: { stdin?: Deno.FsFile; stdout?: Deno.FsFile; stderr?: Deno.FsFile },
-    logger: Logger,
-  ) {
-    if (files.stdin) this.#stdin = files.stdin;
-    if (files.stdout) this.#stdout = files.stdout;
-    if (files.stderr) this.#stderr = files.stderr;
+  private constructor(files: Files, pending: PendingLogger | undefined, logger: Logger) {
+    this.#files = files;
+    this.#pending = pending;
     this.#logger = logger;
   }
 
-  /** Opens the streams (never blocks on a FIFO without a peer). */
-  static async open(paths: StdioPaths, logger: Logger): Promise<ProcessIO> {
-    const files: { stdin?: Deno.FsFile; stdout?: Deno.FsFile; stderr?: Deno.FsFile } = {};
+  /**
+   * Opens the streams (never blocks on a FIFO without a peer). A `binary://` stdout starts its
+   * logger now when `who` is given, else at {@linkcode attachLogger}.
+   */
+  static async open(paths: StdioPaths, logger: Logger, who?: LoggerIdentity): Promise<ProcessIO> {
+    const files: Files = {};
+    const pending = loggerFor(paths);
+    if (pending) await checkLoggerBinary(pending.uri);
     try {
-      const stdout = await openOutput(paths.stdout);
-      if (stdout) files.stdout = stdout;
-      const stderr = paths.terminal ? undefined : await openOutput(paths.stderr);
-      if (stderr) files.stderr = stderr;
+      if (!pending) {
+        const stdout = await openOutput(paths.stdout);
+        if (stdout) files.stdout = stdout;
+        const stderr = paths.terminal ? undefined : await openOutput(paths.stderr);
+        if (stderr) files.stderr = stderr;
+      }
       const stdin = await openInput(paths.stdin);
       if (stdin) files.stdin = stdin;
     } catch (err) {
       for (const f of Object.values(files)) closeQuietly(f);
       throw err;
     }
-    return new ProcessIO(files, logger);
+    const io = new ProcessIO(files, pending, logger);
+    if (pending && who) {
+      try {
+        await io.attachLogger(who);
+      } catch (err) {
+        await io.close();
+        throw err;
+      }
+    }
+    return io;
+  }
+
+  /** Starts the `binary://` logger for `who`, if there is one waiting; idempotent. */
+  async attachLogger(who: LoggerIdentity): Promise<void> {
+    const pending = this.#pending;
+    if (!pending || this.#closed) return;
+    this.#pending = undefined;
+    const b = await BinaryLogger.start(pending.uri, who, pending.withStderr, {
+      logger: this.#logger,
+    });
+    this.#binary = b;
+    this.#files.stdout = b.stdout;
+    if (b.stderr) this.#files.stderr = b.stderr;
+    if (this.#closed) await this.#stopLogger();
   }
 
   /** True when the process has a stdin stream. */
   get hasStdin(): boolean {
-    return this.#stdin !== undefined;
+    return this.#files.stdin !== undefined;
   }
 
   /** Resolves when the stdin copy has reached EOF (or failed, or there is no stdin). */
@@ -124,7 +193,10 @@ export class ProcessIO {
     return this.#stdinDone;
   }
 
-  /** Resolves when stdout and stderr have reached EOF from the agent and were written out. */
+  /**
+   * Resolves when stdout and stderr have reached EOF from the agent and were written out (and a
+   * `binary://` logger has exited).
+   */
   get outputDone(): Promise<void> {
     return this.#outputDone;
   }
@@ -132,13 +204,17 @@ export class ProcessIO {
   /** Starts copying; call once the agent process exists. */
   start(agent: AgentStreams): void {
     if (this.#started) return;
+    if (this.#pending) {
+      throw shimError("internal", "the binary:// logger was never started (no container identity)");
+    }
     this.#started = true;
-    if (this.#stdin) this.#stdinDone = this.#copyIn(this.#stdin, agent);
+    const { stdin, stdout, stderr } = this.#files;
+    if (stdin) this.#stdinDone = this.#copyIn(stdin, agent);
     const outs = [
-      this.#stdout ? this.#copyOut("stdout", this.#stdout, agent) : undefined,
-      this.#stderr ? this.#copyOut("stderr", this.#stderr, agent) : undefined,
+      stdout ? this.#copyOut("stdout", stdout, agent) : undefined,
+      stderr ? this.#copyOut("stderr", stderr, agent) : undefined,
     ].filter((p) => p !== undefined);
-    this.#outputDone = Promise.all(outs).then(() => {});
+    this.#outputDone = Promise.all(outs).then(() => this.#stopLogger());
   }
 
   async #copyIn(file: Deno.FsFile, agent: AgentStreams): Promise<void> {
@@ -171,12 +247,20 @@ export class ProcessIO {
     }
   }
 
-  /** Closes whatever is still open (stdin reader included). */
-  close(): void {
-    if (!this.#started) {
-      closeQuietly(this.#stdin);
-      closeQuietly(this.#stdout);
-      closeQuietly(this.#stderr);
-    }
+  #stopLogger(): Promise<void> {
+    if (!this.#binary) return Promise.resolve();
+    return this.#loggerStopped ??= this.#binary.stop();
+  }
+
+  /**
+   * Closes whatever is still open (stdin reader included) when the copies never started, and
+   * resolves once a `binary://` logger has exited. Never throws.
+   */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#pending = undefined;
+    if (this.#started) return this.#outputDone;
+    for (const f of Object.values(this.#files)) closeQuietly(f);
+    return this.#stopLogger();
   }
 }

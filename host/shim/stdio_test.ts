@@ -95,16 +95,17 @@ Deno.test({
   },
 });
 
-Deno.test("ProcessIO.open() refuses binary:// loggers and relative paths", async () => {
+Deno.test("ProcessIO.open() refuses a missing binary:// logger and relative paths", async () => {
   await assert.rejects(
     ProcessIO.open({
       stdin: "",
-      stdout: "binary:///usr/bin/logger?x=1",
+      stdout: "binary:///nonexistent/logger?x=1",
       stderr: "",
       terminal: false,
     }, nullLogger),
     (e: unknown) =>
-      e instanceof ShimError && e.code === "unimplemented" && /binary:\/\//.test(e.message),
+      e instanceof ShimError && e.code === "bad-request" &&
+      /binary logger \/nonexistent\/logger does not exist/.test(e.message),
   );
   await assert.rejects(
     ProcessIO.open({ stdin: "", stdout: "relative/out", stderr: "", terminal: false }, nullLogger),

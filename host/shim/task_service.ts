@@ -135,7 +135,8 @@ export class TaskService {
         for (const other of this.containers.values()) {
           if (other !== c) this.#exit(other, other.init, 137);
         }
-        await this.#o.events.flush();
+        // Let the exits go first, but do not keep the VM up while containerd is away.
+        await this.#o.events.flush(10_000);
         await this.#o.pod.teardown();
       }
     })();
@@ -172,6 +173,13 @@ export class TaskService {
           throw shimError("unimplemented", "restoring from a checkpoint is not supported");
         }
         const c = await pod.createContainer(req);
+        try {
+          await c.init.io.attachLogger({ containerId: c.id, namespace: ev.namespace });
+        } catch (err) {
+          await pod.removeContainer(c);
+          if (c.role.kind !== "container") await pod.cleanup();
+          throw err;
+        }
         this.containers.set(c.id, c);
         ev.publish("/tasks/create", ctrdEvents.TaskCreateSchema, {
           containerId: c.id,
@@ -277,7 +285,10 @@ export class TaskService {
           stderr: req.stderr,
           terminal: req.terminal,
         };
-        const io = await ProcessIO.open(stdio, this.#o.logger);
+        const io = await ProcessIO.open(stdio, this.#o.logger, {
+          containerId: c.id,
+          namespace: ev.namespace,
+        });
         c.execs.set(req.execId, new Proc(req.execId, stdio, io, spec));
         ev.publish("/tasks/exec-added", ctrdEvents.TaskExecAddedSchema, {
           containerId: c.id,

@@ -1,10 +1,11 @@
 /**
- * Helpers for tests/e2e/containerd_e2e.ts: shim configs and launchers for QEMU and
+ * Helpers for tests/e2e/containerd_e2e_test.ts: shim configs and launchers for QEMU and
  * `hypervisor.type = "none"`, a long-running `ctr` child, watching a child's output for a pattern,
  * and the "nothing left behind" check (no run directory, no process naming it).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { umount, UmountFlags } from "@coco/lib/sys";
 import { writeLauncher } from "../../host/shim/_containerd_harness.ts";
 import { REGISTRY_IN_GUEST } from "./_vm_fixture.ts";
 
@@ -111,4 +112,110 @@ export function watchOutput(stream: ReadableStream<Uint8Array>): OutputWatcher {
     text: () => text,
     done,
   };
+}
+
+/** PID of the running containerd whose config is `dir/containerd.toml` (found in /proc). */
+export async function containerdPid(dir: string): Promise<number> {
+  const want = `--config\0${join(dir, "containerd.toml")}\0`;
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`);
+      const argv0 = cmd.slice(0, cmd.indexOf("\0"));
+      if (/(^|\/)containerd$/.test(argv0) && cmd.includes(want)) return Number(e.name);
+    } catch { /* exited meanwhile */ }
+  }
+  throw new Error(`no containerd runs with ${dir}/containerd.toml`);
+}
+
+/** PIDs of processes whose command line is exactly `args` (e.g. a container's `sleep 100001`). */
+export async function pidsRunning(args: string[]): Promise<number[]> {
+  const want = args.join("\0") + "\0";
+  const out: number[] = [];
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (await Deno.readTextFile(`/proc/${e.name}/cmdline`) === want) out.push(Number(e.name));
+    } catch { /* exited meanwhile */ }
+  }
+  return out;
+}
+
+/** A containerd started again on the config a first one left in `dir`, its log watched. */
+export interface RestartedContainerd {
+  pid: number;
+  /** containerd's stderr (debug level: `msg="event forwarded" ns=… topic=…` per event). */
+  log: OutputWatcher;
+  /** Resolves when containerd exited. */
+  status: Promise<Deno.CommandStatus>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts containerd on `dir/containerd.toml` (written by the harness' `startContainerd`) with
+ * `--log-level debug`, same root, state and sockets; resolves once it has booted (it has then
+ * reloaded the shims of running tasks).
+ */
+export async function restartContainerd(
+  dir: string,
+  env: Record<string, string> = {},
+): Promise<RestartedContainerd> {
+  const child = new Deno.Command("containerd", {
+    args: ["--config", join(dir, "containerd.toml"), "--log-level", "debug"],
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const log = watchOutput(child.stderr);
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    const t = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 5000);
+    await child.status;
+    clearTimeout(t);
+    await log.done;
+  };
+  try {
+    await log.waitFor(/containerd successfully booted/, child.status);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { pid: child.pid, log, status: child.status, stop };
+}
+
+/**
+ * Safety net after a failed test: SIGKILLs every process whose command line names `dir` and
+ * detaches every mount under it (a SIGKILLed shim leaves its rootfs mounts). Returns the pids.
+ */
+export async function killProcessesNaming(dir: string): Promise<number[]> {
+  const killed = await killNaming(dir);
+  const mounts = (await Deno.readTextFile("/proc/self/mountinfo")).split("\n")
+    .map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(`${dir}/`)).reverse();
+  for (const m of mounts) {
+    try {
+      umount(m, UmountFlags.DETACH);
+    } catch { /* already gone */ }
+  }
+  return killed;
+}
+
+async function killNaming(dir: string): Promise<number[]> {
+  const killed: number[] = [];
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
+    try {
+      if ((await Deno.readTextFile(`/proc/${e.name}/cmdline`)).includes(dir)) {
+        Deno.kill(Number(e.name), "SIGKILL");
+        killed.push(Number(e.name));
+      }
+    } catch { /* exited meanwhile */ }
+  }
+  return killed;
 }

@@ -16,12 +16,11 @@
  * started once.
  */
 import assert from "node:assert/strict";
-import { parse, stringify } from "smol-toml";
+import { stringify } from "smol-toml";
 import { cdh } from "@coco/lib/proto";
 import { loadSys, umount } from "@coco/lib/sys";
 import { connect, createClient, TtrpcClient, TtrpcError } from "@coco/lib/ttrpc";
-import { makeTokenPki } from "../certs.ts";
-import { makeAdminCredentials, runDeno, startDeno, type Started } from "../harness.ts";
+import { startDeno, type Started } from "../harness.ts";
 import { findPeers, requireAlso, skipUnless } from "../peers.ts";
 import { buildImage, type BuiltImage } from "../../guest/image/_testing/image.ts";
 import { encryptImageForKbs, writeImageLayout } from "../../guest/image/_testing/encrypted.ts";
@@ -31,16 +30,12 @@ import {
   startRegistry,
 } from "../../guest/image/_testing/real_registry.ts";
 import { gpgHome } from "../../guest/image/signature/_testing.ts";
+import { haveKbsConfig, startTestTrustee, UPSTREAM_KBS_CONFIG } from "./_trustee_fixture.ts";
 
-const UPSTREAM_CONFIG = new URL(
-  "../../../shared/testdata/trustee/kbs/test/config/kbs.toml",
-  import.meta.url,
-);
-const haveConfig = await Deno.stat(UPSTREAM_CONFIG).then(() => true, () => false);
 const peers = requireAlso(
   findPeers("docker-registry", "skopeo", "gpg", "gpgconf", "perl"),
-  haveConfig,
-  `${UPSTREAM_CONFIG.pathname} is missing (shared/ testdata not beside the checkout)`,
+  haveKbsConfig,
+  `${UPSTREAM_KBS_CONFIG.pathname} is missing (shared/ testdata not beside the checkout)`,
 );
 
 const USER = "puller";
@@ -78,15 +73,6 @@ function image(name: string): BuiltImage {
   ], { run: { Entrypoint: ["/app/run"] } });
 }
 
-async function adaptConfig(work: string): Promise<string> {
-  const text = (await Deno.readTextFile(UPSTREAM_CONFIG)).replaceAll("./work", work);
-  const cfg = parse(text) as Record<string, Record<string, unknown>>;
-  cfg.http_server!.sockets = ["127.0.0.1:0"];
-  cfg.http_server!.insecure_http = true;
-  await Deno.writeTextFile(`${work}/kbs.toml`, stringify(cfg));
-  return `${work}/kbs.toml`;
-}
-
 async function layerNames(dir: string): Promise<string[]> {
   const out: string[] = [];
   for await (const e of Deno.readDir(dir)) out.push(e.name);
@@ -108,37 +94,11 @@ Deno.test({
     await using gpg = await gpgHome(peers.paths["gpg"]!, work);
     try {
       // Trustee with admin credentials and the resource policy above.
-      await makeTokenPki(work);
-      await makeAdminCredentials("dist/trustee.js", work);
-      const trustee = await startDeno({
-        name: "trustee",
-        args: ["run", "-A", "dist/trustee.js", "serve", "-c", await adaptConfig(work)],
-        ready: /trustee listening on (http:\/\/\S+)/,
-      });
-      procs.push(trustee);
-      const kbs = trustee.match[1]!;
-      const admin = async (...args: string[]) => {
-        const r = await runDeno([
-          "run",
-          "-A",
-          "dist/trustee.js",
-          "client",
-          "--url",
-          kbs,
-          "config",
-          "--admin-token-file",
-          `${work}/admin-token`,
-          ...args,
-        ]);
-        assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-      };
-      const setResource = async (path: string, bytes: Uint8Array) => {
-        const file = `${work}/res-${path.replaceAll("/", "_")}`;
-        await Deno.writeFile(file, bytes);
-        await admin("set-resource", "--path", path, "--resource-file", file);
-      };
-      await Deno.writeTextFile(`${work}/resource-policy.rego`, RESOURCE_POLICY);
-      await admin("set-resource-policy", "--policy-file", `${work}/resource-policy.rego`);
+      const trustee = await startTestTrustee(work);
+      procs.push(trustee.process);
+      const kbs = trustee.url;
+      const setResource = trustee.setResource;
+      await trustee.setResourcePolicy(RESOURCE_POLICY);
 
       // A registry that demands Basic auth.
       await Deno.writeTextFile(
