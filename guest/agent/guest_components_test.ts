@@ -4,7 +4,6 @@ import { nullLogger } from "@coco/lib/log";
 import { applyConfigKeys, DEFAULT_AGENT_CONFIG } from "./config.ts";
 import { startGuestComponents } from "./guest_components.ts";
 
-
 Deno.test("api-server-rest starts with the AA and serves the configured APIs", async () => {
   const dir = await Deno.makeTempDir({ prefix: "gc-" });
   const config = applyConfigKeys(DEFAULT_AGENT_CONFIG, {
