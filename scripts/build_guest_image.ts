@@ -1,13 +1,18 @@
 /**
- * Builds the pod VM guest image from Debian packages: the Debian kernel, an initramfs with
+ * Builds the pod VM guest image from Debian packages: the Debian kernel, a root filesystem with
  * busybox-static, the kernel modules the guest needs, runc, cryptsetup/veritysetup, the Deno
- * runtime and the `coco-guest` bundle, and `/init` that starts `coco-guest agent` as PID 1.
- * Prints the digests a TEE measures (kernel, initrd, command line) for reference values.
+ * runtime and the `coco-guest` bundle, `/pause_bundle` (CRI pod sandboxes; needs gcc and a
+ * static libc, else left out with a warning), and `/init` that starts `coco-guest agent` as PID 1.
+ * The root is a dm-verity protected ext4 disk opened by a small initramfs
+ * (guest_image/rootfs_disk.ts), or with `--initrd-only` one initramfs. Prints the digests a TEE
+ * measures (kernel, initrd, command line with the root hash) for reference values.
  *
  * Usage: deno run -A scripts/build_guest_image.ts [--out DIR] [--kernel FILE] [--force]
+ *        [--initrd-only]
  *
- * Output in DIR (default dist/guest): vmlinuz, initrd.img, cmdline, manifest.json. Rebuilds only
- * when an input changed (the manifest records a key over all inputs).
+ * Output in DIR (default dist/guest): vmlinuz, initrd.img, rootfs.img, rootfs.img.verity, cmdline,
+ * manifest.json. Rebuilds only when an input changed (the manifest records a key over all
+ * inputs).
  *
  * @module
  */
@@ -20,6 +25,15 @@ import {
   parseModulesBuiltin,
   parseModulesDep,
 } from "./guest_image/modules.ts";
+import { buildPauseBundle, PAUSE_SOURCE, pauseConfigJson } from "./guest_image/pause_bundle.ts";
+import {
+  buildRootfsImage,
+  diskToolsPresent,
+  stage1InitScript,
+  verifyRootfsImage,
+  writeVeritySidecar,
+} from "./guest_image/rootfs_disk.ts";
+import { rootfsKernelParam, type VerityParams } from "../host/vm/rootfs_image.ts";
 
 const args = Deno.args;
 const flag = (name: string) => {
@@ -28,6 +42,8 @@ const flag = (name: string) => {
 };
 const OUT = flag("--out") ?? "dist/guest";
 const FORCE = args.includes("--force");
+/** Everything in one initramfs (the layout before the rootfs disk; no dm-verity). */
+const INITRD_ONLY = args.includes("--initrd-only");
 
 /** Kernel command line the image is built for (the shim may append agent.* parameters). */
 export const DEFAULT_CMDLINE =
@@ -125,6 +141,8 @@ fi
 /bin/busybox mount -t tmpfs -o mode=0755 tmpfs /run
 /bin/busybox mount -t tmpfs -o mode=1777 tmpfs /tmp
 while read -r m; do
+  n="\${m##*/}"; n="\${n%%.ko*}"; n=$(echo "$n" | /bin/busybox tr - _)
+  [ -d "/sys/module/$n" ] && continue # loaded by the stage-1 initramfs
   /bin/busybox insmod "/lib/modules/${kver}/$m" 2>/dev/null || echo "coco-init: insmod $m failed" > /dev/kmsg
 done < /etc/coco/modules
 /bin/busybox ip link set lo up 2>/dev/null
@@ -162,6 +180,52 @@ async function warmDenoCache(root: string): Promise<void> {
   }
 }
 
+/** `cpio -o -H newc` of `dir` compressed with zstd into `out`; removes `dir` when `cleanup`. */
+async function cpioZstd(dir: string, out: string, cleanup: boolean): Promise<void> {
+  try {
+    const list = await sh("sh", ["-c", "find . | LC_ALL=C sort"], { cwd: dir });
+    const cpio = await new Deno.Command("cpio", {
+      args: ["-o", "-H", "newc", "--quiet", "--reproducible"],
+      cwd: dir,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = cpio.stdin.getWriter();
+    await w.write(new TextEncoder().encode(list));
+    await w.close();
+    // zstd: the kernel unpacks it several times faster than gzip, which matters under TCG.
+    const archive = new Uint8Array(await new Response(cpio.stdout).arrayBuffer());
+    await Deno.writeFile(out, zstdCompressSync(archive));
+    const st = await cpio.status;
+    if (!st.success) throw new Error("cpio failed");
+  } finally {
+    if (cleanup) await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * The stage-1 initramfs tree: busybox, the guest's kernel modules, veritysetup with its
+ * libraries, and the stage-1 `/init` (guest_image/rootfs_disk.ts).
+ */
+async function stage1Root(kver: string, order: string[], modDir: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "coco-stage1-" });
+  for (const d of ["bin", "sbin", "proc", "sys", "dev", "etc/coco"]) {
+    await Deno.mkdir(`${dir}/${d}`, { recursive: true });
+  }
+  await copyInto(dir, "/bin/busybox");
+  for (const applet of (await sh("/bin/busybox", ["--list"])).split("\n").filter(Boolean)) {
+    if (applet !== "busybox") await Deno.symlink("busybox", `${dir}/bin/${applet}`).catch(() => {});
+  }
+  await copyInto(dir, "/sbin/veritysetup");
+  for (const l of await libsOf("/sbin/veritysetup")) await copyInto(dir, l);
+  for (const m of order) await copyInto(dir, `${modDir}/${m}`);
+  await Deno.writeTextFile(`${dir}/etc/coco/modules`, order.join("\n") + "\n");
+  await Deno.writeTextFile(`${dir}/init`, stage1InitScript(kver), { mode: 0o755 });
+  if (Deno.uid?.() === 0) await sh("mknod", ["-m", "600", `${dir}/dev/console`, "c", "5", "1"]);
+  return dir;
+}
+
 async function inputsKey(parts: string[]): Promise<string> {
   return await sha("SHA-256", new TextEncoder().encode(parts.join("\n")));
 }
@@ -176,11 +240,9 @@ async function main() {
   const kver = kernel.slice(kernel.indexOf("vmlinuz-") + 8);
   const modDir = `/lib/modules/${kver}`;
   const bundle = "dist/coco-guest.js";
-  try {
-    await Deno.stat(bundle);
-  } catch {
-    await sh(Deno.execPath(), ["run", "-A", "scripts/build.ts", "--bundle-only"]);
-  }
+  // Always from the current sources (a few seconds): an image must never carry a stale agent.
+  await Deno.mkdir("dist", { recursive: true });
+  await sh(Deno.execPath(), ["bundle", "--quiet", "-o", bundle, "guest/main.ts"]);
   const deno = Deno.execPath();
   const bins: Record<string, string> = {
     "/usr/sbin/runc": "/usr/sbin/runc",
@@ -188,6 +250,13 @@ async function main() {
     "/sbin/veritysetup": "/sbin/veritysetup",
   };
   const init = initScript(kver);
+  const useDisk = !INITRD_ONLY && await diskToolsPresent();
+  if (!useDisk && !INITRD_ONLY) {
+    console.error(
+      "guest image: mkfs.ext4 or veritysetup missing: one initramfs without dm-verity " +
+        "(apt-get install e2fsprogs cryptsetup-bin)",
+    );
+  }
   const bundleHash = await sha("SHA-256", await Deno.readFile(bundle));
   const key = await inputsKey([
     await statKey(kernel),
@@ -197,6 +266,20 @@ async function main() {
     await sha("SHA-256", await Deno.readFile(new URL(import.meta.url))),
     init,
     GUEST_MODULES.join(","),
+    // The pause bundle: its source, config, builder, and whether a compiler is there at all.
+    await sha("SHA-256", await Deno.readFile(PAUSE_SOURCE)),
+    await sha(
+      "SHA-256",
+      await Deno.readFile(new URL("./guest_image/pause_bundle.ts", import.meta.url)),
+    ),
+    pauseConfigJson(),
+    // The rootfs disk layout (or the single initramfs when the tools are missing / not wanted).
+    await sha(
+      "SHA-256",
+      await Deno.readFile(new URL("./guest_image/rootfs_disk.ts", import.meta.url)),
+    ),
+    useDisk ? "rootfs:disk" : "rootfs:initrd",
+    (await sh("sh", ["-c", "command -v gcc || true"])).trim() || "gcc:missing",
     ...await Promise.all(Object.keys(bins).map((b) => statKey(b).catch(() => `${b}:missing`))),
   ]);
   const manifestPath = `${OUT}/manifest.json`;
@@ -272,31 +355,40 @@ async function main() {
     await Deno.writeTextFile(`${root}/etc/hosts`, "127.0.0.1 localhost\n");
     // The kernel opens /dev/console before /init runs; the node must be in the archive.
     if (Deno.uid?.() === 0) await sh("mknod", ["-m", "600", `${root}/dev/console`, "c", "5", "1"]);
+    const pause = await buildPauseBundle(root);
+    if (!pause.built) {
+      console.error(
+        `guest image: WARNING: no /pause_bundle (${pause.reason}); CRI pod sandboxes will fail ` +
+          "in this image (install gcc and libc6-dev, then rebuild with --force)",
+      );
+    }
     await warmDenoCache(root);
 
     await Deno.mkdir(OUT, { recursive: true });
-    const list = await sh("sh", ["-c", "find . | LC_ALL=C sort"], { cwd: root });
-    const cpio = await new Deno.Command("cpio", {
-      args: ["-o", "-H", "newc", "--quiet", "--reproducible"],
-      cwd: root,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const w = cpio.stdin.getWriter();
-    await w.write(new TextEncoder().encode(list));
-    await w.close();
-    // zstd: the kernel unpacks it several times faster than gzip, which matters under TCG.
-    const archive = new Uint8Array(await new Response(cpio.stdout).arrayBuffer());
-    await Deno.writeFile(`${OUT}/initrd.img`, zstdCompressSync(archive));
-    const st = await cpio.status;
-    if (!st.success) throw new Error("cpio failed");
+    const image = `${OUT}/rootfs.img`;
+    let verity: VerityParams | undefined;
+    if (useDisk) {
+      // Stage 2 runs straight from the overlay root: nothing to copy.
+      await Deno.writeTextFile(`${root}/.coco-root`, "");
+      verity = await buildRootfsImage(root, image);
+      await verifyRootfsImage(image, verity);
+      await writeVeritySidecar(image, verity);
+      await cpioZstd(await stage1Root(kver, order, modDir), `${OUT}/initrd.img`, true);
+    } else {
+      await Deno.remove(image).catch(() => {});
+      await Deno.remove(`${image}.verity`).catch(() => {});
+      await cpioZstd(root, `${OUT}/initrd.img`, false);
+    }
+    // What the shim puts on the kernel command line: its parameters, the rootfs, the channel.
+    const cmdline = verity
+      ? DEFAULT_CMDLINE.replace(" agent.", ` ${rootfsKernelParam({ path: image, verity })} agent.`)
+      : DEFAULT_CMDLINE;
     await Deno.copyFile(kernel, `${OUT}/vmlinuz`);
-    await Deno.writeTextFile(`${OUT}/cmdline`, DEFAULT_CMDLINE + "\n");
+    await Deno.writeTextFile(`${OUT}/cmdline`, cmdline + "\n");
 
     const kernelBytes = await Deno.readFile(`${OUT}/vmlinuz`);
     const initrdBytes = await Deno.readFile(`${OUT}/initrd.img`);
-    const cmdBytes = new TextEncoder().encode(DEFAULT_CMDLINE);
+    const cmdBytes = new TextEncoder().encode(cmdline);
     const manifest = {
       inputs_key: key,
       kernel_version: kver,
@@ -311,12 +403,14 @@ async function main() {
         sha256: await sha("SHA-256", initrdBytes),
         sha384: await sha("SHA-384", initrdBytes),
       },
+      rootfs: verity ? { path: image, bytes: (await Deno.stat(image)).size, verity } : null,
       cmdline: {
-        text: DEFAULT_CMDLINE,
+        text: cmdline,
         sha256: await sha("SHA-256", cmdBytes),
         sha384: await sha("SHA-384", cmdBytes),
       },
       modules: order,
+      pause_bundle: pause.built,
       build_seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
     };
     await Deno.writeTextFile(manifestPath, JSON.stringify(manifest, null, 2) + "\n");

@@ -83,6 +83,13 @@ if (hasImage) {
   for (const f of ["vmlinuz", "initrd.img"]) {
     await Deno.copyFile(join(dist, "guest", f), join(guestDir, f));
   }
+  // The dm-verity root filesystem disk and its parameters, when the image was built with one
+  // (host/vm finds `rootfs.img` next to the initrd); a stale one from an older install goes.
+  for (const f of ["rootfs.img", "rootfs.img.verity"]) {
+    if (await exists(join(dist, "guest", f))) {
+      await Deno.copyFile(join(dist, "guest", f), join(guestDir, f));
+    } else await Deno.remove(join(guestDir, f)).catch(() => {});
+  }
 }
 
 /** The launcher lines shared by every entry: code cache under DIR, no config lookup. */

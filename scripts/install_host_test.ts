@@ -33,6 +33,8 @@ Deno.test("install-host --prefix installs launchers, bundles, guest image and co
     );
     await Deno.writeTextFile(join(dist, "guest/vmlinuz"), "k");
     await Deno.writeTextFile(join(dist, "guest/initrd.img"), "i");
+    await Deno.writeTextFile(join(dist, "guest/rootfs.img"), "r");
+    await Deno.writeTextFile(join(dist, "guest/rootfs.img.verity"), "root_hash=…");
     const prefix = join(work, "prefix");
     const out = await new Deno.Command(SCRIPT, {
       args: ["--prefix", prefix, "--dist", dist, "--deno", Deno.execPath()],
@@ -48,6 +50,8 @@ Deno.test("install-host --prefix installs launchers, bundles, guest image and co
       "lib/coco-host/coco-host.js",
       "lib/coco-host/containerd-shim-coco-v2.js",
       "share/coco/guest/initrd.img",
+      "share/coco/guest/rootfs.img",
+      "share/coco/guest/rootfs.img.verity",
       "share/coco/guest/vmlinuz",
     ]);
     assert.match(text, /runtime_type = "io.containerd.coco.v2"/);

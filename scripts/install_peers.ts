@@ -30,6 +30,8 @@ const PEERS: Record<string, string> = {
   cpio: "cpio",
   "mkfs.ext4": "e2fsprogs",
   gpg: "gpg",
+  // The guest image's /pause_bundle binary (gcc -static; libc.a comes from libc6-dev, below).
+  gcc: "gcc",
 };
 // The Debian kernel for the guest image; no executable to look for.
 const KERNEL_GLOB_DIR = "/boot";
@@ -46,6 +48,11 @@ function haveKernel(): boolean {
 const missing = new Set<string>();
 for (const [bin, pkg] of Object.entries(PEERS)) if (!which(bin)) missing.add(pkg);
 if (!haveKernel()) missing.add("linux-image-amd64");
+try {
+  Deno.statSync("/usr/lib/x86_64-linux-gnu/libc.a");
+} catch {
+  missing.add("libc6-dev");
+}
 
 if (missing.size === 0) {
   console.log("peers: all installed");

@@ -154,14 +154,17 @@ function linuxToOci(l: oci.Linux): Json {
 
 /**
  * config.json for a container. `rootPath` replaces `Root.Path` (the agent decides where the
- * rootfs is); hooks are never copied (the policy refuses them, and the agent would not run them).
+ * rootfs is); `hostname` is kept only with a UTS namespace; hooks are never copied (the policy
+ * refuses them, and the agent would not run them).
  */
 export function specToOci(spec: oci.Spec, rootPath: string): Json {
   return compact({
     ociVersion: spec.Version || "1.0.2",
     process: spec.Process ? processToOci(spec.Process) : undefined,
     root: { path: rootPath, readonly: spec.Root?.Readonly ?? false },
-    hostname: spec.Hostname,
+    // Only a private UTS namespace can take a hostname (runc refuses otherwise); without one
+    // (a hostNetwork pod) the container keeps the guest's, as Kata's rustjail does.
+    hostname: spec.Linux?.Namespaces.some((n) => n.Type === "uts") ? spec.Hostname : undefined,
     mounts: spec.Mounts.map((m) =>
       compact({ destination: m.destination, type: m.type, source: m.source, options: m.options })
     ),

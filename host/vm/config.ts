@@ -7,6 +7,7 @@
  * @module
  */
 import { CodedError } from "@coco/lib/errors";
+import { parseVerityParams, type RootfsImage } from "./rootfs_image.ts";
 
 export class VmConfigError extends CodedError<"invalid-vm-config"> {}
 
@@ -34,6 +35,10 @@ export interface HypervisorConfig {
   initrd: string;
   /** Kernel command line; agent parameters are appended per sandbox. */
   kernelParams: string;
+  /** Root filesystem image (rootfs_image.ts): unset = `rootfs.img` next to the initrd if any. */
+  image?: string;
+  /** dm-verity parameters of `image` (Kata syntax); unset = `<image>.verity` if any. */
+  verityParams?: string;
   memoryMiB: number;
   vcpus: number;
   accel: Accel;
@@ -61,6 +66,8 @@ export interface VmInstance {
   forwards?: GuestForward[];
   /** Extra kernel parameters (agent.* …). */
   extraKernelParams?: string;
+  /** The resolved root filesystem disk, when the VM boots from one. */
+  rootfs?: RootfsImage;
 }
 
 /** Defaults matching `dist/guest` from `scripts/build-guest-image`. */
@@ -86,6 +93,13 @@ function num(v: unknown, name: string, min: number, max: number): number {
   return v;
 }
 
+function optText(v: unknown, name: string): string {
+  if (typeof v !== "string") {
+    throw new VmConfigError("invalid-vm-config", `hypervisor.${name} must be a string`);
+  }
+  return v;
+}
+
 function text(v: unknown, name: string): string {
   if (typeof v !== "string" || v === "") {
     throw new VmConfigError("invalid-vm-config", `hypervisor.${name} must be a non-empty string`);
@@ -105,6 +119,8 @@ export function parseHypervisorConfig(raw: unknown): HypervisorConfig {
     "kernel",
     "initrd",
     "kernel_params",
+    "image",
+    "kernel_verity_params",
     "memory_mib",
     "vcpus",
     "accel",
@@ -127,6 +143,11 @@ export function parseHypervisorConfig(raw: unknown): HypervisorConfig {
   if (o.kernel !== undefined) c.kernel = text(o.kernel, "kernel");
   if (o.initrd !== undefined) c.initrd = text(o.initrd, "initrd");
   if (o.kernel_params !== undefined) c.kernelParams = text(o.kernel_params, "kernel_params");
+  if (o.image !== undefined) c.image = optText(o.image, "image");
+  if (o.kernel_verity_params !== undefined) {
+    c.verityParams = optText(o.kernel_verity_params, "kernel_verity_params");
+    if (c.verityParams) parseVerityParams(c.verityParams);
+  }
   if (o.memory_mib !== undefined) c.memoryMiB = num(o.memory_mib, "memory_mib", 128, 1 << 20);
   if (o.vcpus !== undefined) c.vcpus = num(o.vcpus, "vcpus", 1, 256);
   if (o.accel !== undefined) {

@@ -5,4 +5,13 @@
  */
 export * from "./config.ts";
 export { agentChannelParam, qemuArgs, vmPaths } from "./qemu_args.ts";
+export {
+  formatVerityParams,
+  parseVerityParams,
+  resolveRootfsImage,
+  ROOTFS_SERIAL,
+  type RootfsImage,
+  rootfsKernelParam,
+  type VerityParams,
+} from "./rootfs_image.ts";
 export { killAllVms, PodVm, PodVmError, resolveAccel, type StartOptions } from "./pod_vm.ts";

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { resolveRootfsImage } from "./rootfs_image.ts";
 import { CodedError } from "@coco/lib/errors";
 import type { HypervisorConfig, VmInstance } from "./config.ts";
 import { agentChannelParam, qemuArgs, vmPaths } from "./qemu_args.ts";
@@ -156,8 +157,10 @@ export class PodVm {
       }
     }
     const accel = await resolveAccel(hv);
+    const rootfs = await resolveRootfsImage(hv, hv.tee !== "none");
     const withChannel: VmInstance = {
       ...inst,
+      ...(rootfs ? { rootfs } : {}),
       extraKernelParams: [agentChannelParam(hv), inst.extraKernelParams ?? ""].filter(Boolean).join(
         " ",
       ),

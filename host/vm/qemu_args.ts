@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { ROOTFS_SERIAL, rootfsKernelParam } from "./rootfs_image.ts";
 import { digestForField } from "@coco/lib/initdata";
 import type { HypervisorConfig, VmInstance } from "./config.ts";
 import { VmConfigError } from "./config.ts";
@@ -103,7 +104,11 @@ export function qemuArgs(hv: HypervisorConfig, inst: VmInstance, accel: "kvm" | 
   const p = vmPaths(inst.runDir);
   const tee = teeArgs(hv, inst);
   const machine = ["q35", `accel=${accel}`, ...tee.machine].join(",");
-  const cmdline = [hv.kernelParams, inst.extraKernelParams ?? ""].filter(Boolean).join(" ");
+  const cmdline = [
+    hv.kernelParams,
+    inst.rootfs ? rootfsKernelParam(inst.rootfs) : "",
+    inst.extraKernelParams ?? "",
+  ].filter(Boolean).join(" ");
   const args = [
     "-name",
     `sandbox-${inst.id}`,
@@ -149,6 +154,17 @@ export function qemuArgs(hv: HypervisorConfig, inst: VmInstance, accel: "kvm" | 
     );
   } else {
     args.push("-device", `vhost-vsock-pci,id=vsock0,guest-cid=${hv.channel.cid}`);
+  }
+  if (inst.rootfs) {
+    if (inst.rootfs.path.includes(",")) {
+      throw new VmConfigError("invalid-vm-config", "rootfs image path must not contain a comma");
+    }
+    args.push(
+      "-drive",
+      `id=rootfs,file=${inst.rootfs.path},if=none,format=raw,readonly=on`,
+      "-device",
+      `virtio-blk-pci,drive=rootfs,serial=${ROOTFS_SERIAL}`,
+    );
   }
   if (inst.initDataDisk) {
     if (inst.initDataDisk.includes(",")) {

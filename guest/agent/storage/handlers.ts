@@ -3,12 +3,12 @@
  * `watchable-bind` (shared directories for volumes), and `image_guest_pull` (the rootfs is
  * pulled inside the guest). Every mount point must resolve inside the agent's directories.
  */
-import { join } from "node:path";
 import type { agent } from "@coco/lib/proto";
 import { agentError } from "../errors.ts";
 import { ensureInside } from "../paths.ts";
 import type { MountedStorage, StorageContext, StorageHandler } from "./types.ts";
 import { blockHandler } from "./encrypted_block.ts";
+import { usePauseBundle } from "./pause_bundle.ts";
 
 async function mountPoint(storage: agent.Storage, ctx: StorageContext): Promise<string> {
   const p = await ensureInside(storage.mountPoint, [ctx.paths.base], "Storage mount_point");
@@ -88,13 +88,18 @@ export const bindHandler: StorageHandler = {
   },
 };
 
-interface PullMetadata {
-  sandbox: boolean;
-}
+const CONTAINER_TYPE_KEYS = [
+  "io.kubernetes.cri.container-type",
+  "io.kubernetes.cri-o.ContainerType",
+];
 
-function parsePullOptions(options: readonly string[]): PullMetadata {
+/**
+ * True when the `image_guest_pull=<JSON>` driver option marks a CRI sandbox container
+ * (`{"metadata": {"io.kubernetes.cri.container-type": "sandbox"}}`; CRI-O key too).
+ */
+export function isSandboxPull(options: readonly string[]): boolean {
   const raw = option(options, "image_guest_pull");
-  if (raw === undefined) return { sandbox: false };
+  if (raw === undefined) return false;
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -102,13 +107,15 @@ function parsePullOptions(options: readonly string[]): PullMetadata {
     throw agentError("invalid-argument", "image_guest_pull option is not JSON", err);
   }
   const meta = (parsed as { metadata?: unknown } | null)?.metadata;
-  if (typeof meta !== "object" || meta === null) return { sandbox: false };
+  if (typeof meta !== "object" || meta === null) return false;
   const m = meta as Record<string, unknown>;
-  const type = m["io.kubernetes.cri.container-type"] ?? m["io.kubernetes.cri-o.ContainerType"];
-  return { sandbox: type === "sandbox" };
+  return CONTAINER_TYPE_KEYS.some((k) => m[k] === "sandbox");
 }
 
-/** `image_guest_pull`: pull `source` inside the guest into `<base>/<cid>/rootfs`. */
+/**
+ * `image_guest_pull`: pull `source` inside the guest into `<base>/<cid>/rootfs`; for a CRI
+ * sandbox container, use the guest's pause bundle instead (no pull; process replaced).
+ */
 export const imagePullHandler: StorageHandler = {
   driver: "image_guest_pull",
   async handle(storage, cid, ctx) {
@@ -121,11 +128,19 @@ export const imagePullHandler: StorageHandler = {
     }
     const bundle = ctx.paths.bundle(cid);
     await Deno.mkdir(bundle, { recursive: true });
-    const meta = parsePullOptions(storage.driverOptions);
-    if (meta.sandbox && ctx.pauseBundle) {
-      const rootfs = join(ctx.pauseBundle, "rootfs");
-      await Deno.symlink(rootfs, expected).catch(() => {});
-      return done(storage, rootfs, () => Promise.resolve());
+    if (isSandboxPull(storage.driverOptions)) {
+      if (!ctx.pauseBundle) {
+        throw agentError(
+          "failed-precondition",
+          `Cannot create sandbox container ${cid}: the agent has no pause bundle configured`,
+        );
+      }
+      ctx.logger.info("using the guest pause bundle", { bundle: ctx.pauseBundle, container: cid });
+      const pause = await usePauseBundle(ctx.pauseBundle, expected);
+      return {
+        ...done(storage, pause.rootfs, () => Deno.remove(pause.rootfs, { recursive: true })),
+        process: pause.process,
+      };
     }
     if (!ctx.puller) {
       throw agentError("failed-precondition", "image_guest_pull: no image puller configured");

@@ -12,6 +12,12 @@ export type {
   StorageContext,
   StorageHandler,
 } from "./types.ts";
-export { addStorages, STORAGE_HANDLERS } from "./handlers.ts";
+export { addStorages, isSandboxPull, STORAGE_HANDLERS } from "./handlers.ts";
+export {
+  parsePauseConfig,
+  type PauseProcess,
+  type PreparedPause,
+  usePauseBundle,
+} from "./pause_bundle.ts";
 export { blockHandler, runTool, type ToolRunner } from "./encrypted_block.ts";
 export { splitMountOptions, syscallMounter } from "./mounter.ts";

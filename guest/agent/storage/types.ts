@@ -2,6 +2,7 @@
 import type { agent } from "@coco/lib/proto";
 import type { Logger } from "@coco/lib/log";
 import type { AgentPaths } from "../paths.ts";
+import type { PauseProcess } from "./pause_bundle.ts";
 
 /** Mounts filesystems (`mount(2)` through lib/sys in a guest, the mount(8) CLI otherwise). */
 export interface Mounter {
@@ -29,7 +30,10 @@ export interface StorageContext {
   logger: Logger;
   /** The image puller; absent when the agent has none (image_guest_pull is then refused). */
   puller?: ImagePuller;
-  /** Directory holding the built-in pause bundle (`config.json` + `rootfs`). */
+  /**
+   * Directory holding the built-in pause bundle (`config.json` + `rootfs`), used for CRI
+   * sandbox containers; absent → such containers are refused.
+   */
   pauseBundle?: string;
 }
 
@@ -38,6 +42,11 @@ export interface MountedStorage {
   driver: string;
   mountPoint: string;
   shared: boolean;
+  /**
+   * Set for a CRI sandbox container run from the guest's pause bundle: the process that
+   * replaces the container's OCI `process` in config.json (upstream `get_process`).
+   */
+  process?: PauseProcess;
   cleanup(): Promise<void>;
 }
 
