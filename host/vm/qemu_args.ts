@@ -102,6 +102,16 @@ export function qemuArgs(hv: HypervisorConfig, inst: VmInstance, accel: "kvm" | 
     throw new VmConfigError("invalid-vm-config", `${hv.tee} needs KVM; TCG cannot run a TEE`);
   }
   const p = vmPaths(inst.runDir);
+  for (const sock of [p.agentSocket, p.qmp]) {
+    // sun_path holds 108 bytes with its NUL: QEMU would fail later with a vaguer message.
+    if (new TextEncoder().encode(sock).length > 107) {
+      throw new VmConfigError(
+        "invalid-vm-config",
+        `socket path ${sock} is longer than 107 bytes (a unix socket's limit): use a shorter ` +
+          "runtime directory (CRI sandbox ids are 64 characters)",
+      );
+    }
+  }
   const tee = teeArgs(hv, inst);
   const machine = ["q35", `accel=${accel}`, ...tee.machine].join(",");
   const cmdline = [

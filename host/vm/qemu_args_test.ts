@@ -139,3 +139,12 @@ Deno.test("hypervisor config: defaults, overrides and clear errors", () => {
   bad({ tee: "tdx", firmware: "/f", accel: "tcg" }, /needs accel = "kvm"/);
   bad({ kernal: "/typo" }, /kernal is not a known setting/);
 });
+
+Deno.test("qemu args: a socket path over the unix limit is refused up front", () => {
+  const long = `/var/lib/some/long/runtime/dir/${"a".repeat(64)}/vm`;
+  assert.throws(
+    () => qemuArgs(DEFAULT_HYPERVISOR, { id: "sb1", runDir: long }, "tcg"),
+    (e: unknown) => e instanceof VmConfigError && /longer than 107 bytes/.test(e.message),
+  );
+  qemuArgs(DEFAULT_HYPERVISOR, { id: "sb1", runDir: `/run/coco-host/${"a".repeat(64)}/vm` }, "tcg");
+});
