@@ -61,9 +61,9 @@ Deno.test("resolveAttesterConfig() takes flag, then COCO_TEE, then config", asyn
 
 Deno.test("resolveAttesterConfig() rejects unknown TEEs and TEEs not in this build", async () => {
   await assert.rejects(
-    resolveAttesterConfig({ flag: "az-snp-vtpm", env: env({}), probes: none }),
+    resolveAttesterConfig({ flag: "sgx", env: env({}), probes: none }),
     (e: unknown) =>
-      e instanceof AttesterError && e.code === "unsupported-tee" && /az-snp-vtpm/.test(e.message),
+      e instanceof AttesterError && e.code === "unsupported-tee" && /`sgx`/.test(e.message),
   );
   await assert.rejects(
     resolveAttesterConfig({ flag: "bogus", env: env({}), probes: none }),

@@ -1,11 +1,13 @@
 /**
  * TEE detection in upstream order (spec/guest.md §1.3): TDX (configfs TSM provider `tdx_guest` or
- * `/dev/tdx_guest`), SEV-SNP (`/sys/devices/platform/sev-guest`), Arm CCA (TSM provider
- * `arm_cca_guest`), then a plain TPM (env `AA_TPM_DEVICE`, else the first of `/dev/tpm0..2`).
- * SGX, the Azure vTPMs, CSV and IBM SE sit between them upstream; this build has no attester
- * for them and does not probe them (see README). Probes are injected so tests need no hardware.
+ * `/dev/tdx_guest`), Azure TDX then Azure SNP vTPM (the vTPM's HCL report type), SEV-SNP
+ * (`/sys/devices/platform/sev-guest`), Arm CCA (TSM provider `arm_cca_guest`), then a plain TPM
+ * (env `AA_TPM_DEVICE`, else the first of `/dev/tpm0..2`). SGX, CSV and IBM SE sit between them
+ * upstream; this build has no attester for them and does not probe them (see README). Probes
+ * are injected so tests need no hardware.
  */
 import { pathExists } from "@coco/lib/fs";
+import { azureHclType } from "./az_detect.ts";
 
 /** Paths probed, in order. */
 export const TSM_REPORT_DIR = "/sys/kernel/config/tsm/report";
@@ -15,13 +17,19 @@ export const SEV_GUEST_DIR = "/sys/devices/platform/sev-guest";
 export const TPM_DEVICES = ["/dev/tpm0", "/dev/tpm1", "/dev/tpm2"] as const;
 
 /** A TEE that detection can find. */
-export type DetectedTee = "tdx" | "snp" | "cca" | "tpm";
+export type DetectedTee = "tdx" | "az-tdx-vtpm" | "az-snp-vtpm" | "snp" | "cca" | "tpm";
 
 /** File-system probes used by {@linkcode detectTee}. */
 export interface TeeProbes {
   exists(path: string): Promise<boolean>;
   /** The configfs TSM `provider` (e.g. `tdx_guest`), or undefined when unreadable. */
   tsmProvider(): Promise<string | undefined>;
+  /**
+   * The report type of the Azure vTPM HCL report (NV index 0x01400001) of the TPM `device`
+   * (`AA_TPM_DEVICE`, else the one found under /dev), or undefined when there is none. Absent:
+   * not an Azure CVM.
+   */
+  azureHclType?(device: string | undefined): Promise<"snp" | "tdx" | undefined>;
 }
 
 async function tsmProvider(): Promise<string | undefined> {
@@ -37,8 +45,15 @@ async function tsmProvider(): Promise<string | undefined> {
   }
 }
 
-/** Probes against the real file system. */
-export const denoTeeProbes: TeeProbes = { exists: pathExists, tsmProvider };
+/** Probes against the real file system and TPM (only `/dev` TPMs are probed for Azure). */
+export const denoTeeProbes: TeeProbes = {
+  exists: pathExists,
+  tsmProvider,
+  azureHclType: async (device) => {
+    const dev = device ?? await findTpmDevice(denoTeeProbes);
+    return dev?.startsWith("/") ? await azureHclType({ device: dev }) : undefined;
+  },
+};
 
 /**
  * The TPM device to use: the resource manager `/dev/tpmrmN` next to the first `/dev/tpmN` found
@@ -63,6 +78,9 @@ export async function detectTee(
 ): Promise<DetectedTee | undefined> {
   const provider = await probes.tsmProvider();
   if (provider === "tdx_guest" || await probes.exists(TDX_GUEST_DEVICE)) return "tdx";
+  const azure = await probes.azureHclType?.(tpmDevice);
+  if (azure === "tdx") return "az-tdx-vtpm";
+  if (azure === "snp") return "az-snp-vtpm";
   if (await probes.exists(SEV_GUEST_DIR)) return "snp";
   if (provider === "arm_cca_guest") return "cca";
   if (tpmDevice || await findTpmDevice(probes)) return "tpm";

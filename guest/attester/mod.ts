@@ -4,7 +4,7 @@
  *
  * An attester is an {@linkcode Attester} built by {@linkcode createAttester} from a discriminated
  * config: `sample` (development), `tdx` and `snp` (configfs-tsm), `tpm` (TPM 2.0 device or
- * swtpm socket). {@linkcode resolveAttesterConfig} picks one from flag, env, config or
+ * swtpm socket), `az-snp-vtpm` and `az-tdx-vtpm` (Azure confidential VMs: vTPM + IMDS). {@linkcode resolveAttesterConfig} picks one from flag, env, config or
  * {@linkcode detectTee} (upstream probe order). There is no silent fallback to `sample`: it is
  * used only when asked for.
  *
@@ -15,6 +15,7 @@ import { CcaAttester, type CcaAttesterOptions } from "./cca.ts";
 import { TpmAttester, type TpmAttesterOptions } from "./tpm.ts";
 import { SnpAttester, type SnpAttesterOptions } from "./snp.ts";
 import { sampleAttester, type SampleAttesterOptions } from "./sample.ts";
+import { AzVtpmAttester, type AzVtpmAttesterOptions } from "./az_attester.ts";
 import type { Attester } from "./types.ts";
 
 export { AttesterError, type AttesterErrorCode } from "./errors.ts";
@@ -36,6 +37,15 @@ export { TpmAttester, type TpmAttesterOptions } from "./tpm.ts";
 export { SnpAttester, SnpAttesterError, type SnpAttesterOptions } from "./snp.ts";
 export { DEFAULT_AAEL_PATH, sampleAttester, type SampleAttesterOptions } from "./sample.ts";
 export { tdxAttester, tdxCcMrOfPcr } from "./tdx.ts";
+export { type AzTee, AzVtpmAttester, type AzVtpmAttesterOptions } from "./az_attester.ts";
+export { AzVtpmError, type AzVtpmErrorCode } from "./az_errors.ts";
+export {
+  type AzImdsOptions,
+  AZURE_IMDS_URL,
+  IMDS_TDQUOTE_PATH,
+  IMDS_VCEK_PATH,
+} from "./az_imds.ts";
+export { AZ_USER_DATA_SIZE, type HclRefresh, type UserDataHook } from "./az_vtpm.ts";
 export {
   type Attester,
   type InitDataBinding,
@@ -50,7 +60,9 @@ export type AttesterConfig =
   | ({ tee: "tpm" } & TpmAttesterOptions)
   | { tee: "tdx"; root?: string; aaelPath?: string }
   | ({ tee: "snp" } & SnpAttesterOptions)
-  | ({ tee: "cca" } & CcaAttesterOptions);
+  | ({ tee: "cca" } & CcaAttesterOptions)
+  | ({ tee: "az-snp-vtpm" } & AzVtpmAttesterOptions)
+  | ({ tee: "az-tdx-vtpm" } & AzVtpmAttesterOptions);
 
 /**
  * Builds the attester for `config`.
@@ -78,6 +90,11 @@ export function createAttester(config: AttesterConfig): Attester {
       return new SnpAttester(config);
     case "cca":
       return new CcaAttester(config);
+    case "az-snp-vtpm":
+    case "az-tdx-vtpm": {
+      const { tee, ...options } = config;
+      return new AzVtpmAttester(tee, options);
+    }
     default: {
       const never: never = config;
       throw new TypeError(

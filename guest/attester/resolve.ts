@@ -40,7 +40,8 @@ export interface TeeSelection {
 }
 
 /** TEEs that exist upstream but have no attester in this build. */
-const NOT_IN_BUILD = new Set(["sgx", "az-snp-vtpm", "az-tdx-vtpm", "csv", "se"]);
+const NOT_IN_BUILD = new Set(["sgx", "csv", "se"]);
+const SUPPORTED = "sample, tdx, az-tdx-vtpm, az-snp-vtpm, snp, cca, tpm";
 
 /** Parses `AA_TPM_DEVICE` / `[aa.tpm] device`: a device path or a swtpm socket URL. */
 export function parseTpmTarget(text: string): TpmTarget {
@@ -88,6 +89,24 @@ async function tpmConfig(sel: TeeSelection, env: NonNullable<TeeSelection["env"]
   };
 }
 
+/** Azure vTPM: the TPM from env `AA_TPM_DEVICE`, `[aa.tpm] device`, else `/dev`. */
+async function azConfig(
+  tee: "az-snp-vtpm" | "az-tdx-vtpm",
+  sel: TeeSelection,
+  env: NonNullable<TeeSelection["env"]>,
+): Promise<AttesterConfig> {
+  const deviceText = env.get("AA_TPM_DEVICE") || sel.tpm?.device ||
+    await findTpmDevice(sel.probes);
+  if (!deviceText) {
+    throw new AttesterError(
+      "no-tee",
+      `Cannot use TEE \`${tee}\`: no vTPM found (checked ${TPM_DEVICES.join(", ")}); ` +
+        "set AA_TPM_DEVICE or [aa.tpm] device",
+    );
+  }
+  return { tee, target: parseTpmTarget(deviceText) };
+}
+
 async function configFor(
   tee: string,
   sel: TeeSelection,
@@ -105,12 +124,15 @@ async function configFor(
       return { tee: "cca" };
     case "tpm":
       return await tpmConfig(sel, env);
+    case "az-snp-vtpm":
+    case "az-tdx-vtpm":
+      return await azConfig(tee, sel, env);
   }
   throw new AttesterError(
     NOT_IN_BUILD.has(tee) ? "unsupported-tee" : "unknown-tee",
     NOT_IN_BUILD.has(tee)
-      ? `Cannot use TEE \`${tee}\`: its attester is not in this build (supported: sample, tdx, snp, cca, tpm)`
-      : `Cannot use TEE \`${tee}\`: unknown TEE (supported: sample, tdx, snp, cca, tpm)`,
+      ? `Cannot use TEE \`${tee}\`: its attester is not in this build (supported: ${SUPPORTED})`
+      : `Cannot use TEE \`${tee}\`: unknown TEE (supported: ${SUPPORTED})`,
   );
 }
 
@@ -123,7 +145,8 @@ export async function resolveAttesterConfig(sel: TeeSelection = {}): Promise<Att
   if (found) return await configFor(found, sel, env);
   throw new AttesterError(
     "no-tee",
-    `No TEE detected (checked ${TSM_REPORT_DIR}, ${TDX_GUEST_DEVICE}, ${SEV_GUEST_DIR}, ` +
-      `${TPM_DEVICES.join(", ")}); pass --tee sample (or COCO_TEE=sample) for development`,
+    `No TEE detected (checked ${TSM_REPORT_DIR}, ${TDX_GUEST_DEVICE}, the vTPM HCL report, ` +
+      `${SEV_GUEST_DIR}, ${TPM_DEVICES.join(", ")}); pass --tee sample (or COCO_TEE=sample) ` +
+      "for development",
   );
 }

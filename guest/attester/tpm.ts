@@ -203,17 +203,19 @@ export class TpmAttester implements Attester {
 /**
  * Quotes, then reads the PCRs, retrying when a PCR changed in between (the read values must
  * hash to the quoted digest). Falls back from 64-byte to 48- and 32-byte qualifying data on TPMs
- * whose TPM2B_DATA is smaller (TPM_RC_SIZE).
+ * whose TPM2B_DATA is smaller (TPM_RC_SIZE); `sizes` overrides that list (the Azure attesters
+ * pass `[reportData.length]` to quote the report data unchanged).
  */
-async function quoteConsistent(
-  tpm: TpmClient,
+export async function quoteConsistent(
+  tpm: Pick<TpmClient, "quote" | "readAllPcrs">,
   handle: number,
   reportData: Uint8Array,
   scheme: { alg: number; hash: number },
+  sizes: readonly number[] = [64, 48, 32],
 ) {
   const sel = allPcrs(TPM_ALG.SHA256);
   for (let attempt = 0; attempt < 3; attempt++) {
-    const quote = await quoteWithNonce(tpm, handle, reportData, scheme, sel);
+    const quote = await quoteWithNonce(tpm, handle, reportData, scheme, sel, sizes);
     const pcrs = await tpm.readAllPcrs(TPM_ALG.SHA256);
     const digest = await pcrDigest(TPM_ALG.SHA256, pcrs);
     if (digest.toHex() === parseQuoteAttest(quote.attest).pcrDigest.toHex()) {
@@ -224,13 +226,14 @@ async function quoteConsistent(
 }
 
 async function quoteWithNonce(
-  tpm: TpmClient,
+  tpm: Pick<TpmClient, "quote">,
   handle: number,
   reportData: Uint8Array,
   scheme: { alg: number; hash: number },
   sel: ReturnType<typeof allPcrs>,
+  sizes: readonly number[],
 ) {
-  for (const size of [64, 48, 32]) {
+  for (const size of sizes) {
     try {
       return await tpm.quote(handle, resizeReportData(reportData, size), scheme, sel);
     } catch (err) {
@@ -239,5 +242,8 @@ async function quoteWithNonce(
       }
     }
   }
-  throw new TpmError("unsupported", "Cannot quote: the TPM accepts no qualifying data of 32 bytes");
+  throw new TpmError(
+    "unsupported",
+    `Cannot quote: the TPM accepts no qualifying data of ${sizes.at(-1)} bytes`,
+  );
 }

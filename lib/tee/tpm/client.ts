@@ -4,7 +4,7 @@
  * templates here need.
  */
 import { TpmReader, TpmWriter } from "./buffer.ts";
-import { DIGEST_SIZES, TPM_ALG, TPM_CC, TPM_RH, TPM_ST } from "./constants.ts";
+import { DIGEST_SIZES, TPM_ALG, TPM_CC, TPM_RH, TPM_ST, TPMA_NV } from "./constants.ts";
 import { TpmError } from "./errors.ts";
 import { allPcrs, type PcrSelection, readPcrSelection, writePcrSelection } from "./pcr.ts";
 import { marshalTpmPublic, readTpmPublic, type TpmPublic } from "./public.ts";
@@ -222,6 +222,56 @@ export class TpmClient {
       out.set(r.sized("data"), off);
     }
     return out;
+  }
+
+  /**
+   * TPM2_NV_DefineSpace of an ordinary index of `size` bytes with an empty auth value and no
+   * policy, authorised by `authHandle` (the owner by default). `attributes` are TPMA_NV bits;
+   * the default is owner read and write, as the Azure tooling defines its user-data index.
+   */
+  async nvDefineSpace(
+    index: number,
+    size: number,
+    attributes: number = TPMA_NV.OWNERREAD | TPMA_NV.OWNERWRITE,
+    authHandle: number = TPM_RH.OWNER,
+  ): Promise<void> {
+    const pub = new TpmWriter().u32(index).u16(TPM_ALG.SHA256).u32(attributes).u16(0).u16(size);
+    const w = new TpmWriter().u16(0).sized(pub.bytes());
+    await this.#call(TPM_CC.NV_DefineSpace, [authHandle], 1, w.bytes());
+  }
+
+  /** TPM2_NV_UndefineSpace, authorised by `authHandle` (the owner by default). */
+  async nvUndefineSpace(index: number, authHandle: number = TPM_RH.OWNER): Promise<void> {
+    await this.#call(TPM_CC.NV_UndefineSpace, [authHandle, index], 1, new Uint8Array());
+  }
+
+  /**
+   * TPM2_NV_Write of `data` from offset 0 in chunks (TPMs take at most MAX_NV_BUFFER_SIZE, often
+   * 1024, per command), authorised by `authHandle` (the owner by default, as on Azure).
+   */
+  async nvWrite(
+    index: number,
+    data: Uint8Array,
+    authHandle: number = TPM_RH.OWNER,
+    chunk = 512,
+  ): Promise<void> {
+    for (let off = 0; off < data.length; off += chunk) {
+      const w = new TpmWriter().sized(data.subarray(off, off + chunk)).u16(off);
+      await this.#call(TPM_CC.NV_Write, [authHandle, index], 1, w.bytes());
+    }
+  }
+
+  /**
+   * TPM2_EvictControl: makes the loaded object `objectHandle` persistent at `persistentHandle`
+   * (or, given a persistent handle as `objectHandle`, evicts it). Authorised by the owner.
+   */
+  async evictControl(
+    objectHandle: number,
+    persistentHandle: number,
+    authHandle: number = TPM_RH.OWNER,
+  ): Promise<void> {
+    const w = new TpmWriter().u32(persistentHandle);
+    await this.#call(TPM_CC.EvictControl, [authHandle, objectHandle], 1, w.bytes());
   }
 }
 

@@ -36,7 +36,10 @@ export const TPM_GENERATED_VALUE = 0xff544347;
 
 /** Command codes (TPM_CC). */
 export const TPM_CC = {
+  NV_UndefineSpace: 0x0122,
+  NV_DefineSpace: 0x012a,
   EvictControl: 0x0120,
+  NV_Write: 0x0137,
   NV_Read: 0x014e,
   CreatePrimary: 0x0131,
   Startup: 0x0144,
@@ -71,6 +74,18 @@ export const TPMA_OBJECT = {
   restricted: 1 << 16,
   decrypt: 1 << 17,
   sign: 1 << 18,
+} as const;
+
+/** NV index attribute bits (TPMA_NV) used here. */
+export const TPMA_NV = {
+  PPWRITE: 1 << 0,
+  OWNERWRITE: 1 << 1,
+  AUTHWRITE: 1 << 2,
+  PPREAD: 1 << 16,
+  OWNERREAD: 1 << 17,
+  AUTHREAD: 1 << 18,
+  NO_DA: 1 << 25,
+  WRITTEN: 1 << 29,
 } as const;
 
 /** Digest sizes of the hash algorithms this module knows, by TPM_ALG_ID. */

@@ -3,7 +3,7 @@
  * (TPMS_ATTEST of a quote, TPMT_SIGNATURE, TPMT_PUBLIC / TPM2B_PUBLIC, TPML_PCR_SELECTION), PCR
  * digest and extend arithmetic, and a TPM command client over `/dev/tpmrm0` or swtpm's socket
  * (Startup, GetRandom, PCR_Read, PCR_Extend, CreatePrimary, ReadPublic, Quote, FlushContext,
- * NV_ReadPublic, NV_Read) with response codes decoded into readable errors.
+ * NV_ReadPublic, NV_Read, NV_DefineSpace, NV_UndefineSpace, NV_Write, EvictControl) with response codes decoded into readable errors.
  *
  * @example
  * ```ts
@@ -24,6 +24,7 @@ export {
   TPM_GENERATED_VALUE,
   TPM_RH,
   TPM_ST,
+  TPMA_NV,
   TPMA_OBJECT,
   webCryptoHash,
 } from "./constants.ts";
