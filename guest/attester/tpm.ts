@@ -7,6 +7,7 @@
  * template in the endorsement hierarchy (deterministic per TPM, so its public key can be
  * registered with the trustee once) and flushed after use.
  */
+import { AttesterError } from "./errors.ts";
 import type { JsonValue } from "@coco/lib/json";
 import { bytesEqual, concat } from "@coco/lib/bytes";
 import { ALG_SHA256 } from "@coco/lib/eventlog";
@@ -190,7 +191,20 @@ export class TpmAttester implements Attester {
     algId: ALG_SHA256,
     supported: () => Promise.resolve(true),
     logIndex: (pcr) => pcr,
-    extend: (pcr, digest) => this.extendPcr(pcr, resizeReportData(digest, 32)),
+    extend: (pcr, digest) => {
+      // PCRs 17–22 belong to the dynamic root of trust: only locality 4 can extend them, and
+      // the TPM answers TPM_RC_LOCALITY. Say what to change instead of passing that on.
+      if (pcr >= 17 && pcr <= 22) {
+        return Promise.reject(
+          new AttesterError(
+            "bad-tpm-config",
+            `TPM PCR ${pcr} can only be extended from locality 4 (DRTM); set ` +
+              "eventlog_config.init_pcr (or the RegisterIndex) to a PCR in 0–16 or 23",
+          ),
+        );
+      }
+      return this.extendPcr(pcr, resizeReportData(digest, 32));
+    },
     read: (pcr) => this.readPcr(pcr),
   };
 

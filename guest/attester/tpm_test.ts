@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { AttesterError } from "./errors.ts";
 import {
   importVerifyKey,
   parseQuoteAttest,
@@ -141,5 +142,21 @@ Deno.test("TpmAttester fails with a transport error naming an absent socket", as
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runtime measurements into a DRTM PCR (17–22) fail naming the setting, before any TPM call", async () => {
+  // The socket does not exist: the refusal must come first.
+  const attester = new TpmAttester({
+    target: { socket: "/nonexistent/tpm.sock" },
+    eventLogPath: null,
+  });
+  for (const pcr of [17, 22]) {
+    await assert.rejects(attester.registers.extend(pcr, new Uint8Array(32)), (e: unknown) => {
+      assert.ok(e instanceof AttesterError);
+      assert.equal(e.code, "bad-tpm-config");
+      assert.match(e.message, /locality 4.*init_pcr/);
+      return true;
+    });
   }
 });
