@@ -2,7 +2,8 @@
 
 import type { Import, Literal, Module, Query, Rule, RuleBody, Term } from "./ast.ts";
 import { RegoError } from "./errors.ts";
-import { ExprParser, isFatal } from "./parse_expr.ts";
+import { isFatal } from "./parse_cursor.ts";
+import { ExprParser } from "./parse_expr.ts";
 
 /** Parser options. In v0 mode a module is v1 only if it imports `rego.v1`. */
 export interface ParseOptions {

@@ -10,8 +10,9 @@
 
 import type { Term } from "../ast.ts";
 import type { Value } from "../value.ts";
-import type { Interpreter } from "./interpreter.ts";
-import { binopValue, constValue, index } from "./interpreter.ts";
+import { binopValue, type Caller } from "./calls.ts";
+import { constValue } from "./constants.ts";
+import { index } from "./paths.ts";
 
 /** Local variables a term needs bound to be direct, or null if it never is (per term). */
 const needs = new WeakMap<Term, readonly string[] | null>();
@@ -54,7 +55,7 @@ function staticNeeds(t: Term, out: string[]): boolean {
 }
 
 /** True when `direct(ev, t)` applies to `t` under the current bindings. */
-export function ready(ev: Interpreter, t: Term): boolean {
+export function ready(ev: Caller, t: Term): boolean {
   let n = needs.get(t);
   if (n === undefined) {
     const out: string[] = [];
@@ -68,7 +69,7 @@ export function ready(ev: Interpreter, t: Term): boolean {
 }
 
 /** Value of a term for which `ready()` holds; undefined when the term is undefined. */
-export function direct(ev: Interpreter, t: Term): Value | undefined {
+export function direct(ev: Caller, t: Term): Value | undefined {
   switch (t.t) {
     case "scalar":
       return t.v;

@@ -5,7 +5,9 @@ import type { Loc } from "../ast.ts";
 import type { Compiled, CompiledBody, RuleDef, RuleNode } from "../compiler.ts";
 import { RegoError } from "../errors.ts";
 import { canonical, equal, ObjectValue, SetValue, type Value } from "../value.ts";
-import { baseAt, Interpreter, PENDING } from "./interpreter.ts";
+import { Interpreter } from "./interpreter.ts";
+import { PENDING } from "./machine.ts";
+import { baseAt } from "./paths.ts";
 
 interface Builder {
   set?: SetValue;
