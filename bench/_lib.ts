@@ -7,6 +7,8 @@ export interface BenchRow {
   p50_ms?: number;
   p99_ms?: number;
   rss_mb?: number;
+  /** Server process CPU time per operation (ms), where the bench measures a server process. */
+  server_cpu_ms_per_op?: number;
   note?: string;
   peer?: string;
 }

@@ -4,8 +4,16 @@
  * from a separate process (`kbs_load.ts`). Two set-ups, each at 1, 32 and 256 concurrent
  * clients: one replica with the default LocalFs storage, and two replicas sharing PostgreSQL
  * (calls of one flow alternate replicas, as behind a round-robin balancer). Prints flows/s,
- * p50/p99, the error count and the trustees' peak RSS.
+ * p50/p99, the error count, the trustees' peak RSS, and CPU per flow: the servers' (process CPU
+ * time from /proc/<pid>/stat over the run ÷ flows, the "server CPU ms/op" column) and the load
+ * generator's, so what one replica can do per core is visible even when client and server share
+ * the cores.
+ *
+ * Knobs (environment): `KBS_BENCH_MS` (run length, default 6000), `KBS_BENCH_CONC` (comma list of
+ * client counts, default `1,32,256`), `KBS_BENCH_SETUPS` (`local`, `pg` or both, default both),
+ * `KBS_BENCH_TRUSTEE` (entry to run, default the bundle `dist/trustee.js`).
  */
+import { cryptoBackend } from "@coco/lib/jose";
 import { type BenchRow, rssMiB } from "./_lib.ts";
 import { startDeno, type Started } from "../tests/harness.ts";
 import {
@@ -22,8 +30,10 @@ import {
 const ALLOW =
   'package policy\nimport rego.v1\ndefault allow := false\nallow if data.plugin == "resource"\n';
 const PATH = "bench/key/1";
-const CONCURRENCY = [1, 32, 256];
+const CONCURRENCY = (Deno.env.get("KBS_BENCH_CONC") ?? "1,32,256").split(",").map(Number);
 const DURATION_MS = Number(Deno.env.get("KBS_BENCH_MS") ?? 6000);
+const SETUPS = (Deno.env.get("KBS_BENCH_SETUPS") ?? "local,pg").split(",");
+const TRUSTEE = Deno.env.get("KBS_BENCH_TRUSTEE") ?? "dist/trustee.js";
 
 interface LoadResult {
   flows: number;
@@ -31,7 +41,17 @@ interface LoadResult {
   secs: number;
   p50_ms: number;
   p99_ms: number;
+  /** The load generator's own CPU time over the run (ms). */
+  cpu_ms: number;
   firstError?: string;
+}
+
+/** CPU time (user + system, all threads) a process has used so far, in ms. */
+export async function processCpuMs(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10; // USER_HZ = 100 on Linux
 }
 
 async function load(urls: string[], concurrency: number, ms: number): Promise<LoadResult> {
@@ -68,7 +88,7 @@ async function cluster(
       procs.push(
         await startDeno({
           name: `trustee ${i}`,
-          args: ["run", "-A", "dist/trustee.js", "serve", "-c", configPath],
+          args: ["run", "-A", TRUSTEE, "serve", "-c", configPath],
           ready: /trustee listening on (http:\/\/\S+)/,
           env: { COCO_LOG: "warn" },
         }),
@@ -88,17 +108,28 @@ async function cluster(
     );
     await adminCall(urls[0]!, adminToken, "POST", `/kbs/v0/resource/${PATH}`, "x".repeat(64));
     await load(urls, 8, 1500); // warm-up (JIT, pools)
+    const serverCpu = async () => {
+      const all = await Promise.all(procs.map((p) => processCpuMs(p.child.pid)));
+      return all.reduce((a, b) => a + b, 0);
+    };
     for (const conc of CONCURRENCY) {
+      const cpu0 = await serverCpu();
       const r = await load(urls, conc, DURATION_MS);
+      const cpu = (await serverCpu()) - cpu0;
       const rss = await Promise.all(procs.map((p) => rssMiB(p.child.pid)));
+      const perFlow = (ms: number) => (r.flows > 0 ? ms / r.flows : NaN);
       rows.push({
         name: `kbs full flow, ${name}, ${conc} client${conc > 1 ? "s" : ""}`,
         ops_per_s: r.flows / r.secs,
         p50_ms: r.p50_ms,
         p99_ms: r.p99_ms,
         rss_mb: Math.max(...rss),
+        server_cpu_ms_per_op: perFlow(cpu),
         note: `errors ${r.errors}${r.firstError ? ` (${r.firstError.slice(0, 80)})` : ""}; ` +
-          `peak RSS of the largest replica; load from a separate process; sample TEE`,
+          `load generator CPU ${perFlow(r.cpu_ms).toFixed(2)} ms/flow; ` +
+          `server CPU summed over replicas; peak RSS of the largest replica; ` +
+          `load from a separate process; sample TEE; P-256 via ${cryptoBackend()}; ` +
+          `loadavg ${await loadAvg()}`,
         peer: "upstream KBS publishes no figures; not installable here",
       });
     }
@@ -109,12 +140,18 @@ async function cluster(
   return rows;
 }
 
+async function loadAvg(): Promise<string> {
+  return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+}
+
 export async function bench(): Promise<BenchRow[]> {
-  const rows = await cluster(
-    "1 replica LocalFs",
-    (dir) => ({ type: "LocalFs", dir: `${dir}/data` }),
-    1,
-  );
+  const rows: BenchRow[] = [];
+  if (SETUPS.includes("local")) {
+    rows.push(
+      ...await cluster("1 replica LocalFs", (dir) => ({ type: "LocalFs", dir: `${dir}/data` }), 1),
+    );
+  }
+  if (!SETUPS.includes("pg")) return rows;
   if (!postgresPeers().ok) {
     rows.push({
       name: "kbs full flow, 2 replicas PostgreSQL",

@@ -31,19 +31,19 @@ const build = await new Deno.Command(Deno.execPath(), {
   args: ["run", "-A", "scripts/build.ts", "--bundle-only"],
 }).output();
 if (!build.success) throw new Error("bundle build failed");
-console.log("| benchmark | ops/s | p50 ms | p99 ms | RSS MiB | notes |");
-console.log("| --- | --- | --- | --- | --- | --- |");
+console.log("| benchmark | ops/s | p50 ms | p99 ms | RSS MiB | server CPU ms/op | notes |");
+console.log("| --- | --- | --- | --- | --- | --- | --- |");
 for (const name of wanted) {
   const load = MODULES[name];
   if (!load) {
-    console.log(`| ${name} | unknown benchmark | | | | |`);
+    console.log(`| ${name} | unknown benchmark | | | | | |`);
     continue;
   }
   let rows: BenchRow[];
   try {
     rows = await (await load()).bench();
   } catch (err) {
-    console.log(`| ${name} | FAILED: ${(err as Error).message.split("\n")[0]} | | | | |`);
+    console.log(`| ${name} | FAILED: ${(err as Error).message.split("\n")[0]} | | | | | |`);
     continue;
   }
   for (const r of rows) {
@@ -51,7 +51,7 @@ for (const name of wanted) {
     console.log(
       `| ${r.name} | ${fmt(r.ops_per_s, 0)} | ${fmt(r.p50_ms)} | ${fmt(r.p99_ms)} | ${
         fmt(r.rss_mb, 1)
-      } | ${notes} |`,
+      } | ${fmt(r.server_cpu_ms_per_op)} | ${notes} |`,
     );
   }
 }

@@ -5,9 +5,21 @@
  *
  * The protected header is written compactly with `alg`, `enc` first and `epk` members sorted
  * (`crv`,`kty`,`x`,`y`) because the Rust guest re-serializes the parsed header to compute the AAD.
+ *
+ * Cost (this is on every resource fetch): the elliptic-curve work stays on WebCrypto (fastest here
+ * for a fresh ephemeral key), the rest (CEK, Concat KDF, AES-KW, AES-GCM) is synchronous
+ * node:crypto, which costs a fraction of WebCrypto's asynchronous operations at these sizes.
  */
-import { constants, createPublicKey, publicEncrypt } from "node:crypto";
-import { ab, concat } from "../bytes.ts";
+import {
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  createPublicKey,
+  publicEncrypt,
+} from "node:crypto";
+import { concat } from "../bytes.ts";
+import { aesKeyUnwrap, aesKeyWrap } from "./_aes_kw.ts";
+import { concatKdf, COORD, ecdhSecret, ephemeralPublicJwk, nativeEphemeralEcdh } from "./_ecdh.ts";
 import { CodedError } from "../errors.ts";
 import { obj, str } from "../json/fields.ts";
 import type { TeePubKey } from "../kbs/types.ts";
@@ -34,91 +46,29 @@ const unb64u = (s: string, what: string) => {
   }
 };
 
-const COORD: Record<string, number> = { "P-256": 32, "P-384": 48, "P-521": 66 };
-
-/** Concat KDF (NIST SP 800-56A, one round of SHA-256) for ECDH-ES+A256KW. */
-async function concatKdf(z: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-  const alg = enc.encode("ECDH-ES+A256KW");
-  // counter(4) ‖ Z ‖ len(alg) ‖ alg ‖ len(apu)=0 ‖ len(apv)=0 ‖ keydatalen=256
-  const buf = new Uint8Array(4 + z.length + 4 + alg.length + 12);
-  const v = new DataView(buf.buffer);
-  v.setUint32(0, 1);
-  buf.set(z, 4);
-  let o = 4 + z.length;
-  v.setUint32(o, alg.length);
-  buf.set(alg, o + 4);
-  o += 4 + alg.length;
-  v.setUint32(o, 0);
-  v.setUint32(o + 4, 0);
-  v.setUint32(o + 8, 256);
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
-}
-
-async function ecdhKek(priv: CryptoKey, pubJwk: JsonWebKey, crv: string): Promise<CryptoKey> {
-  const pub = await crypto.subtle.importKey(
-    "jwk",
-    pubJwk,
-    { name: "ECDH", namedCurve: crv },
-    false,
-    [],
-  );
-  const bits = (COORD[crv] ?? 32) * 8;
-  const z = new Uint8Array(
-    await crypto.subtle.deriveBits({ name: "ECDH", public: pub }, priv, bits),
-  );
-  return crypto.subtle.importKey("raw", await concatKdf(z), "AES-KW", false, [
-    "wrapKey",
-    "unwrapKey",
-  ]);
-}
-
-async function sealContent(
-  header: string,
-  cek: CryptoKey,
-  plaintext: Uint8Array,
-  encryptedKey: Uint8Array,
-) {
+/** AES-256-GCM with AAD = the ASCII `protected` member; returns the JWE members. */
+function sealContent(header: string, cek: Uint8Array, plaintext: Uint8Array, wrapped: Uint8Array) {
   const protectedB64 = b64u(enc.encode(header));
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = new Uint8Array(
-    await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv, additionalData: enc.encode(protectedB64) },
-      cek,
-      ab(plaintext),
-    ),
-  );
+  const gcm = createCipheriv("aes-256-gcm", cek, iv);
+  gcm.setAAD(enc.encode(protectedB64));
+  const ciphertext = concat(gcm.update(plaintext), gcm.final());
   return {
     protected: protectedB64,
-    encrypted_key: b64u(encryptedKey),
+    encrypted_key: b64u(wrapped),
     iv: b64u(iv),
-    ciphertext: b64u(sealed.subarray(0, sealed.length - 16)),
-    tag: b64u(sealed.subarray(sealed.length - 16)),
+    ciphertext: b64u(ciphertext),
+    tag: b64u(gcm.getAuthTag()),
   };
 }
 
-/**
- * x and y of a freshly generated EC key. Deno computes the public point of a generated key on
- * every public export (about 0.4–0.9 ms for P-256); the PKCS#8 export of the private key carries
- * the same point in its `publicKey` BIT STRING and costs a quarter of that. Falls back to the
- * JWK export if the encoding is not the expected one.
- */
-async function ephemeralPublicJwk(
-  eph: CryptoKeyPair,
-  crv: string,
-): Promise<{ x: string; y: string }> {
-  const n = COORD[crv] ?? 0;
-  const p8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", eph.privateKey));
-  const at = p8.length - (1 + 2 * n);
-  const point = p8.subarray(at);
-  // ... 03 <len> 00 | 04 x y : a BIT STRING with no unused bits holding an uncompressed point.
-  if (n > 0 && point[0] === 0x04 && p8[at - 1] === 0x00 && p8[at - 3] === 0x03) {
-    return {
-      x: b64u(point.subarray(1, 1 + n)),
-      y: b64u(point.subarray(1 + n)),
-    };
+/** Runs `f`, turning any error into the one `wrap` makes. */
+function tryNative<T>(f: () => T, wrap: (err: Error) => Error): T {
+  try {
+    return f();
+  } catch (err) {
+    throw wrap(err as Error);
   }
-  const jwk = await crypto.subtle.exportKey("jwk", eph.publicKey);
-  return { x: jwk.x!, y: jwk.y! };
 }
 
 /** Encrypts `plaintext` to the TEE public key. Unsupported (kty, crv, alg) → `unsupported-key`. */
@@ -126,40 +76,40 @@ export async function encryptResource(
   teePubKey: TeePubKey,
   plaintext: Uint8Array,
 ): Promise<FlattenedJwe> {
-  const cek = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, true, [
-    "encrypt",
-    "decrypt",
-  ]);
+  const cek = crypto.getRandomValues(new Uint8Array(32));
   if (teePubKey.kty === "EC" && teePubKey.alg === "ECDH-ES+A256KW" && teePubKey.crv in COORD) {
     const crv = teePubKey.crv;
-    const eph = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: crv }, true, [
-      "deriveBits",
-    ]);
-    const epk = await ephemeralPublicJwk(eph, crv);
-    const kek = await ecdhKek(
-      eph.privateKey,
-      { kty: "EC", crv, x: teePubKey.x, y: teePubKey.y },
-      crv,
-    )
-      .catch((err) => {
-        throw new JweError(
-          "unsupported-key",
-          `Cannot encrypt resource: invalid EC tee-pubkey (${err.message})`,
-          {
-            cause: err,
-          },
-        );
+    const peer = { kty: "EC", crv, x: teePubKey.x, y: teePubKey.y };
+    const invalid = (err: Error) =>
+      new JweError(
+        "unsupported-key",
+        `Cannot encrypt resource: invalid EC tee-pubkey (${err.message})`,
+        { cause: err },
+      );
+    let epk: { x: string; y: string };
+    let z: Uint8Array;
+    const native = crv === "P-256"
+      ? tryNative(() => nativeEphemeralEcdh(peer), invalid)
+      : undefined;
+    if (native) {
+      ({ secret: z, ...epk } = native);
+    } else {
+      const eph = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: crv }, true, [
+        "deriveBits",
+      ]);
+      epk = await ephemeralPublicJwk(eph, crv);
+      z = await ecdhSecret(eph.privateKey, undefined, peer, crv).catch((err) => {
+        throw invalid(err);
       });
-    const wrapped = new Uint8Array(await crypto.subtle.wrapKey("raw", cek, kek, "AES-KW"));
+    }
     const header = JSON.stringify({
       alg: "ECDH-ES+A256KW",
       enc: "A256GCM",
       epk: { crv, kty: "EC", x: epk.x, y: epk.y },
     });
-    return sealContent(header, cek, plaintext, wrapped);
+    return sealContent(header, cek, plaintext, aesKeyWrap(concatKdf(z), cek));
   }
   if (teePubKey.kty === "RSA" && (teePubKey.alg === "RSA-OAEP-256" || teePubKey.alg === "RSA1_5")) {
-    const raw = new Uint8Array(await crypto.subtle.exportKey("raw", cek));
     const jwk = { kty: "RSA", n: teePubKey.n, e: teePubKey.e };
     let wrapped: Uint8Array;
     try {
@@ -167,27 +117,22 @@ export async function encryptResource(
         const pub = await crypto.subtle.importKey(
           "jwk",
           { ...jwk, alg: "RSA-OAEP-256" },
-          {
-            name: "RSA-OAEP",
-            hash: "SHA-256",
-          },
+          { name: "RSA-OAEP", hash: "SHA-256" },
           false,
           ["encrypt"],
         );
-        wrapped = new Uint8Array(await crypto.subtle.encrypt({ name: "RSA-OAEP" }, pub, raw));
+        wrapped = new Uint8Array(await crypto.subtle.encrypt({ name: "RSA-OAEP" }, pub, cek));
       } else {
         const pub = createPublicKey({ key: jwk, format: "jwk" });
         wrapped = new Uint8Array(
-          publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_PADDING }, raw),
+          publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_PADDING }, cek),
         );
       }
     } catch (err) {
       throw new JweError(
         "unsupported-key",
         `Cannot encrypt resource: invalid RSA tee-pubkey (${(err as Error).message})`,
-        {
-          cause: err,
-        },
+        { cause: err },
       );
     }
     return sealContent(
@@ -241,25 +186,22 @@ export async function decryptResource(
     );
   }
   const wrapped = unb64u(jwe.encrypted_key, "encrypted_key");
-  let cek: CryptoKey;
+  let cek: Uint8Array;
   try {
     if (header.alg === "ECDH-ES+A256KW") {
       const epk = obj(header.epk, "epk");
       if (epk.crv !== privateJwk.crv) {
         throw new Error(`epk curve ${String(epk.crv)} does not match the key`);
       }
-      const kek = await ecdhKek(privateKey, {
+      const z = await ecdhSecret(privateKey, privateJwk, {
         kty: "EC",
         crv: String(epk.crv),
         x: str(epk.x, "epk.x"),
         y: str(epk.y, "epk.y"),
       }, String(epk.crv));
-      cek = await crypto.subtle.unwrapKey("raw", wrapped, kek, "AES-KW", "AES-GCM", false, [
-        "decrypt",
-      ]);
+      cek = aesKeyUnwrap(concatKdf(z), wrapped);
     } else if (header.alg === "RSA-OAEP-256") {
-      const raw = await crypto.subtle.decrypt({ name: "RSA-OAEP" }, privateKey, wrapped);
-      cek = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["decrypt"]);
+      cek = new Uint8Array(await crypto.subtle.decrypt({ name: "RSA-OAEP" }, privateKey, wrapped));
     } else {
       throw new Error(`unsupported alg ${JSON.stringify(header.alg)}`);
     }
@@ -272,15 +214,22 @@ export async function decryptResource(
       },
     );
   }
-  const body = concat(unb64u(jwe.ciphertext, "ciphertext"), unb64u(jwe.tag, "tag"));
+  const ciphertext = unb64u(jwe.ciphertext, "ciphertext");
+  const tag = unb64u(jwe.tag, "tag");
+  const iv = unb64u(jwe.iv, "iv");
+  for (const [what, got, want] of [["CEK", cek, 32], ["iv", iv, 12], ["tag", tag, 16]] as const) {
+    if (got.length !== want) {
+      throw new JweError(
+        "bad-jwe",
+        `Cannot decrypt resource: ${what} is ${got.length} bytes, A256GCM needs ${want}`,
+      );
+    }
+  }
   try {
-    return new Uint8Array(
-      await crypto.subtle.decrypt(
-        { name: "AES-GCM", iv: unb64u(jwe.iv, "iv"), additionalData: enc.encode(jwe.protected) },
-        cek,
-        body,
-      ),
-    );
+    const gcm = createDecipheriv("aes-256-gcm", cek, iv);
+    gcm.setAAD(enc.encode(jwe.protected));
+    gcm.setAuthTag(tag);
+    return concat(gcm.update(ciphertext), gcm.final());
   } catch (err) {
     throw new JweError(
       "decrypt-failed",

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as jose from "jose";
 import { decryptResource, encryptResource, JweError, parseFlattenedJwe } from "./jwe.ts";
 import { generateTeeKeyPair, TEE_KEY_ALGORITHMS, teeKeyFromPem, teeKeyToPem } from "./tee_key.ts";
+import { cryptoBackend, useLibcrypto } from "./_libcrypto.ts";
 
 const secret = new TextEncoder().encode("top secret 🔑");
 
@@ -98,4 +99,86 @@ Deno.test("decryptResource() fails clearly on a tampered ciphertext or the wrong
     /base64url/,
   );
   assert.throws(() => parseFlattenedJwe({ protected: "x" }), /encrypted_key must be a string/);
+});
+
+Deno.test("decryptResource() decrypts repeatedly with one TEE key (WebCrypto, then node ECDH)", async () => {
+  for (const alg of ["ECDH-ES+A256KW-P256", "ECDH-ES+A256KW-P521"] as const) {
+    const pair = await generateTeeKeyPair(alg);
+    const other = await generateTeeKeyPair(alg);
+    for (let i = 0; i < 3; i++) {
+      const text = new TextEncoder().encode(`secret ${i}`);
+      const jwe = await encryptResource(pair.publicJwk, text);
+      assert.deepEqual(await decryptResource(jwe, pair.privateKey, pair.privateJwk), text);
+      // A JWE for another key fails on every use, whichever ECDH implementation runs.
+      await assert.rejects(
+        decryptResource(
+          await encryptResource(other.publicJwk, text),
+          pair.privateKey,
+          pair.privateJwk,
+        ),
+        (e) => e instanceof JweError && e.code === "decrypt-failed",
+      );
+    }
+  }
+});
+
+Deno.test("decryptResource() names a wrong-sized iv or tag", async () => {
+  const pair = await generateTeeKeyPair();
+  const jwe = await encryptResource(pair.publicJwk, secret);
+  await assert.rejects(
+    decryptResource({ ...jwe, iv: "AAAA" }, pair.privateKey, pair.privateJwk),
+    (e) => e instanceof JweError && e.code === "bad-jwe" && /iv is 3 bytes/.test(e.message),
+  );
+  await assert.rejects(
+    decryptResource({ ...jwe, tag: jwe.tag.slice(0, 8) }, pair.privateKey, pair.privateJwk),
+    (e) => e instanceof JweError && /tag is 6 bytes, A256GCM needs 16/.test(e.message),
+  );
+});
+
+Deno.test("decryptResource() refuses an epk that is not on the curve, on every use", async () => {
+  const pair = await generateTeeKeyPair();
+  const jwe = await encryptResource(pair.publicJwk, secret);
+  const header = JSON.parse(atob(jwe.protected.replaceAll("-", "+").replaceAll("_", "/")));
+  const y = Uint8Array.fromBase64(header.epk.y, { alphabet: "base64url" });
+  y[31]! ^= 1;
+  header.epk.y = y.toBase64({ alphabet: "base64url", omitPadding: true });
+  const bad = {
+    ...jwe,
+    protected: new TextEncoder().encode(JSON.stringify(header)).toBase64({
+      alphabet: "base64url",
+      omitPadding: true,
+    }),
+  };
+  // First use goes through WebCrypto, later ones through node:crypto: both must refuse.
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(
+      decryptResource(bad, pair.privateKey, pair.privateJwk),
+      (e) => e instanceof JweError && e.code === "decrypt-failed",
+    );
+  }
+  assert.deepEqual(await decryptResource(jwe, pair.privateKey, pair.privateJwk), secret);
+});
+
+Deno.test({
+  name: "encryptResource() and decryptResource() interoperate across libcrypto and portable P-256",
+  ignore: cryptoBackend() !== "libcrypto",
+  async fn() {
+    try {
+      for (
+        const [encNative, decNative] of [[true, false], [false, true], [false, false]] as const
+      ) {
+        const pair = await generateTeeKeyPair();
+        for (let use = 0; use < 2; use++) {
+          useLibcrypto(encNative);
+          const jwe = await encryptResource(pair.publicJwk, secret);
+          useLibcrypto(decNative);
+          assert.deepEqual(await decryptResource(jwe, pair.privateKey, pair.privateJwk), secret);
+          const key = await jose.importJWK({ ...pair.privateJwk, alg: "ECDH-ES+A256KW" });
+          assert.deepEqual((await jose.flattenedDecrypt(jwe, key)).plaintext, secret);
+        }
+      }
+    } finally {
+      useLibcrypto(true);
+    }
+  },
 });

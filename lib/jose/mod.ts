@@ -5,3 +5,4 @@
  */
 export * from "./jwe.ts";
 export * from "./tee_key.ts";
+export { cryptoBackend, libcrypto, LibcryptoError, type NativeKey } from "./_libcrypto.ts";

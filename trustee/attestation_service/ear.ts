@@ -2,6 +2,7 @@
  * The EAR token broker: one appraisal (submod) per verified claim set, signed as an ES256 JWT with
  * the signing key's JWK in the header (spec/trustee.md §5.2–§5.3).
  */
+import { createHash } from "node:crypto";
 import { SignJWT } from "jose";
 import type { JsonValue } from "@coco/lib/json";
 import { statusOf, type TrustVector } from "./trust_vector.ts";
@@ -73,14 +74,17 @@ const utf8 = new TextEncoder();
 
 /** Signs claims as an ES256 JWT with header `{typ, alg, jwk}`. */
 export function signEar(signer: TokenSigner, claims: Record<string, JsonValue>): Promise<string> {
-  if (signer.d) {
-    // Same JWS as jose would produce, signed with @noble/curves (see TokenSigner.d).
+  if (signer.native || signer.d) {
+    // Same JWS as jose would produce, signed by libcrypto or @noble/curves (see TokenSigner).
     const header = { typ: "JWT", alg: "ES256", jwk: signer.jwk };
-    const input = `${b64u(utf8.encode(JSON.stringify(header)))}.${
+    const text = `${b64u(utf8.encode(JSON.stringify(header)))}.${
       b64u(utf8.encode(JSON.stringify(claims)))
     }`;
-    const signature = p256.sign(utf8.encode(input), signer.d); // SHA-256 prehash, r‖s (64 B)
-    return Promise.resolve(`${input}.${b64u(signature)}`);
+    const input = utf8.encode(text);
+    const signature = signer.native // r‖s (64 B), low S either way
+      ? signer.native.signDigest(createHash("sha256").update(input).digest())
+      : p256.sign(input, signer.d!); // SHA-256 prehash
+    return Promise.resolve(`${text}.${b64u(signature)}`);
   }
   return new SignJWT(claims)
     .setProtectedHeader({

@@ -3,11 +3,12 @@ import * as jose from "jose";
 import { signEar } from "./ear.ts";
 import { loadSigner } from "./signer.ts";
 
-Deno.test("signEar() output verifies with jose under the header jwk, for both signing paths", async () => {
+Deno.test("signEar() output verifies with jose under the header jwk, for every signing path", async () => {
   const signer = await loadSigner(undefined);
   assert.ok(signer.d, "generated signers carry the raw scalar");
   const claims = { iss: "test", exp: Math.floor(Date.now() / 1000) + 60, n: [1, "ü"] };
-  for (const s of [signer, { privateKey: signer.privateKey, jwk: signer.jwk }]) {
+  const noble = { privateKey: signer.privateKey, jwk: signer.jwk, d: signer.d };
+  for (const s of [signer, noble, { privateKey: signer.privateKey, jwk: signer.jwk }]) {
     const token = await signEar(s, claims);
     const header = jose.decodeProtectedHeader(token);
     assert.deepEqual(header, { typ: "JWT", alg: "ES256", jwk: signer.jwk });

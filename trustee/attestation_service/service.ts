@@ -95,6 +95,14 @@ export class AttestationService {
     requests: VerificationRequest[],
     policyIds: string[] = ["default"],
   ): Promise<string> {
+    return (await this.evaluateWithClaims(requests, policyIds)).token;
+  }
+
+  /** As {@linkcode evaluate}, also returning the signed claims (callers need not decode them). */
+  async evaluateWithClaims(
+    requests: VerificationRequest[],
+    policyIds: string[] = ["default"],
+  ): Promise<{ token: string; claims: Record<string, JsonValue> }> {
     const policyId = policyIds[0] ?? "default";
     if (policyIds.length > 1) {
       this.#deps.logger.warn("only the first policy id is used", { policyIds });
@@ -121,7 +129,8 @@ export class AttestationService {
       }
     }
     const now = Math.floor((this.#deps.now ?? Date.now)() / 1000);
-    return signEar(this.#deps.signer, earClaims(this.#deps.broker, appraisals, now));
+    const claims = earClaims(this.#deps.broker, appraisals, now);
+    return { token: await signEar(this.#deps.signer, claims), claims };
   }
 
   async #verify(req: VerificationRequest) {

@@ -20,7 +20,7 @@ import {
   setResourcePolicy,
 } from "./routes/admin.ts";
 import { handlePlugin } from "./routes/plugins.ts";
-import { requestLog } from "./request_log.ts";
+import { requestLog, withRequestId } from "./request_log.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -88,7 +88,7 @@ export function createKbsApp(deps: KbsDeps): Hono<Env> {
     const given = c.req.header("X-Request-Id");
     const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     c.set("requestId", requestId);
-    c.set("log", deps.logger.child({ requestId }));
+    c.set("log", withRequestId(deps.logger, requestId));
     const measured = c.req.path.startsWith("/kbs");
     if (measured && deps.state.draining) {
       throw new ServiceError("ShuttingDown", "This KBS replica is shutting down; retry on another");

@@ -16,9 +16,14 @@ function labelText(labels: Labels, extra?: [string, string]): string {
   return parts.length ? `{${parts.join(",")}}` : "";
 }
 
+/** Series key: label names sorted, then `name=value` joined by control characters. */
 const keyOf = (labels: Labels) => {
-  for (const _ in labels) return JSON.stringify(Object.entries(labels).sort());
-  return ""; // the common unlabelled series: no allocation
+  const names = Object.keys(labels);
+  if (names.length === 0) return ""; // the common unlabelled series: no allocation
+  if (names.length > 1) names.sort();
+  let k = "";
+  for (const n of names) k += `${n}\u0001${labels[n]}\u0002`;
+  return k;
 };
 
 interface Family {

@@ -18,9 +18,10 @@ export interface TokenVerifier {
   verify(token: string): Promise<Record<string, JsonValue>>;
   /**
    * Records a token this replica's own attestation service has just signed, so its first use
-   * needs no signature check (its `exp` is still enforced on every use).
+   * needs no signature check (its `exp` is still enforced on every use). `claims`, when given,
+   * must be exactly the signed payload; otherwise the token is decoded.
    */
-  remember?(token: string): void;
+  remember?(token: string, claims?: Record<string, JsonValue>): void;
 }
 
 type Claims = Record<string, JsonValue>;
@@ -203,7 +204,11 @@ export async function createTokenVerifier(
   };
 
   return {
-    remember(token) {
+    remember(token, signed) {
+      if (signed) {
+        if (typeof signed.exp === "number") verified.set(token, signed);
+        return;
+      }
       try {
         const claims = jose.decodeJwt(token) as Claims;
         if (typeof claims.exp === "number") verified.set(token, claims);

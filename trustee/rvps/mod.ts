@@ -9,7 +9,7 @@
 import { CodedError } from "@coco/lib/errors";
 import type { JsonValue } from "@coco/lib/json";
 import { obj, str } from "@coco/lib/json/fields";
-import type { KvStore } from "../storage/mod.ts";
+import { type KvStore, StorageError } from "../storage/mod.ts";
 
 /** Why a message or stored record was refused. */
 export type RvpsErrorCode = "bad-message" | "unsupported-type" | "bad-record";
@@ -68,6 +68,8 @@ export interface ReferenceValueRecord {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+const isInvalidKey = (err: unknown) => err instanceof StorageError && err.code === "invalid-key";
+
 /** `%Y-%m-%dT%H:%M:%SZ`. */
 function formatExpiry(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, "Z");
@@ -117,6 +119,9 @@ export class Rvps {
       try {
         await this.store.set(name, enc.encode(JSON.stringify(rec)), { overwrite: true });
       } catch (err) {
+        // A name the backend cannot store is the message's fault; an outage is not (it surfaces
+        // as the StorageError it is, 503 at the KBS).
+        if (!isInvalidKey(err)) throw err;
         throw new RvpsError(
           "bad-message",
           `Cannot register reference value \`${name}\`: ${(err as Error).message}`,
@@ -128,13 +133,18 @@ export class Rvps {
     return names;
   }
 
-  /** The value of a reference value, or undefined when absent or expired. */
+  /**
+   * The value of a reference value, or undefined when absent or expired. A storage failure is
+   * thrown as the {@linkcode StorageError} it is (never reported as "not found"); only a name
+   * the backend cannot store (`invalid-key`) reads as absent, since it cannot exist.
+   */
   async query(name: string): Promise<JsonValue | undefined> {
     let bytes: Uint8Array | undefined;
     try {
       bytes = await this.store.get(name);
-    } catch {
-      return undefined; // names the backend cannot store cannot exist
+    } catch (err) {
+      if (isInvalidKey(err)) return undefined;
+      throw err;
     }
     if (!bytes) return undefined;
     const rec = parseReferenceValueRecord(bytes, name);

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { createMemoryStorage } from "../storage/memory.ts";
+import { StorageError } from "../storage/mod.ts";
 import { Rvps, RvpsError } from "./mod.ts";
+import { downStore } from "./_testing.ts";
 
 const msg = (payload: unknown, extra: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -83,4 +85,18 @@ Deno.test("Rvps.query() reports a corrupt stored record by name", async () => {
     r.query("svn"),
     (e: unknown) => e instanceof RvpsError && e.code === "bad-record" && /`svn`/.test(e.message),
   );
+});
+
+Deno.test("Rvps.query(), register() and snapshot() surface a storage outage, not 'not found'", async () => {
+  const r = new Rvps(downStore());
+  const isIo = (e: unknown) =>
+    e instanceof StorageError && e.code === "io" && /Cannot reach the database/.test(e.message);
+  await assert.rejects(r.query("svn"), isIo);
+  await assert.rejects(r.register(msg({ svn: ["1"] })), isIo);
+  await assert.rejects(r.snapshot(), isIo);
+});
+
+Deno.test("Rvps.query() reads a name the backend cannot store as absent", async () => {
+  const { rvps: r } = rvps();
+  assert.equal(await r.query("a/../b"), undefined);
 });

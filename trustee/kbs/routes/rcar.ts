@@ -169,15 +169,16 @@ async function attest(c: Context, deps: KbsDeps): Promise<Response> {
     throw attestFailed((err as Error).message, err);
   }
   let token: string;
+  let claims: Record<string, JsonValue>;
   const log = requestLog(c, deps);
   const limits = deps.config.limits;
   try {
-    token = await withDeadline(
+    ({ token, claims } = await withDeadline(
       "Evidence verification",
       "verification_timeout_ms",
       limits.verification_timeout_ms,
-      deps.as.evaluate(requests, ["default"]),
-    );
+      deps.as.evaluateWithClaims(requests, ["default"]),
+    ));
   } catch (err) {
     // Outages and time limits are the service's fault, not the evidence's: 503, retry elsewhere.
     if (err instanceof ServiceError) throw err;
@@ -187,7 +188,7 @@ async function attest(c: Context, deps: KbsDeps): Promise<Response> {
     throw attestFailed((err as Error).message, err);
   }
   deps.metrics.attestationSuccesses.inc({ tee_type: request.tee });
-  deps.tokens.remember?.(token);
+  deps.tokens.remember?.(token, claims);
   await deps.sessions.attest(id, token, timeout);
   setSessionCookie(c, id, timeout);
   log.info("attested", { tee: request.tee, session: id, devices: requests.length - 1 });
