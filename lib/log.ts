@@ -59,7 +59,8 @@ function textValue(value: unknown): string {
 
 /** Creates a logger writing to stderr (or `options.write`). */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const min = ORDER[options.level ?? parseLogLevel(Deno.env.get("COCO_LOG"))];
+  const level = options.level ?? parseLogLevel(Deno.env.get("COCO_LOG"));
+  const min = ORDER[level];
   const format = options.format ??
     (Deno.env.get("COCO_LOG_FORMAT") === "json" ? "json" : "text");
   const write = options.write ?? defaultWrite;
@@ -85,7 +86,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
-    child: (fields) => createLogger({ ...options, fields: { ...base, ...fields } }),
+    // The level and format resolved here are passed down: a child (one per request in the KBS)
+    // does not read the environment again.
+    child: (fields) =>
+      createLogger({
+        ...options,
+        level,
+        format,
+        write,
+        fields: { ...base, ...fields },
+      }),
   };
 }
 
