@@ -1,15 +1,128 @@
 /**
- * Helpers for tests/e2e/containerd_e2e_test.ts: shim configs and launchers for QEMU and
- * `hypervisor.type = "none"`, a long-running `ctr` child, watching a child's output for a pattern,
- * and the "nothing left behind" check (no run directory, no process naming it).
+ * Helpers for the containerd scenarios (tests/e2e/containerd*_test.ts, cri_pod, shim): the guest
+ * image build, shim configs and launchers for QEMU and `hypervisor.type = "none"`, containerd with
+ * the coco snapshotter, a long-running `ctr` child, watching a child's output for a pattern, and
+ * the "nothing left behind" check (no run directory, no process naming it).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { umount, UmountFlags } from "@coco/lib/sys";
-import { writeLauncher } from "../../host/shim/_containerd_harness.ts";
+import {
+  type PrivateContainerd,
+  startContainerd,
+  writeLauncher,
+} from "../../host/shim/_containerd_harness.ts";
+import { run } from "../../guest/image/_testing/real_registry.ts";
+import { runDeno, startDeno, type Started } from "../harness.ts";
 import { REGISTRY_IN_GUEST } from "./_vm_fixture.ts";
 
 const GUEST_MAIN = new URL("../../guest/main.ts", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
+/** The guest image every VM scenario boots. */
+export const GUEST = join(ROOT, "dist/guest");
+const HOST_MAIN = join(ROOT, "host/main.ts");
+const NYDUS_HELPER = join(ROOT, "host/snapshotter/nydus-overlayfs");
+
+/** Builds the guest image from this checkout (a no-op when current); fails the test if it fails. */
+export async function buildGuestImage(): Promise<void> {
+  const build = await runDeno([
+    "run",
+    "-A",
+    join(ROOT, "scripts/build_guest_image.ts"),
+    "--out",
+    GUEST,
+  ]);
+  assert.equal(build.code, 0, build.stderr);
+}
+
+/** A loopback port forwarded into the guest (`shim.guest_forwards`). */
+export interface Forward {
+  guest: string;
+  hostPort: number;
+}
+
+/**
+ * The shim config for QEMU pod VMs with the guest image under test: guest pull, `forwards` into
+ * the guest, and the sample TEE named explicitly (development only: there is no TEE here).
+ */
+export function qemuShimToml(o: {
+  runtimeDir: string;
+  socketDir: string;
+  forwards: Forward[];
+  forceGuestPull?: boolean;
+  createTimeoutS?: number;
+}): string {
+  const fwd = o.forwards.map((f) => `{ guest = "${f.guest}", host_port = ${f.hostPort} }`);
+  return `[shim]\nruntime_dir = "${o.runtimeDir}"\nsocket_dir = "${o.socketDir}"\n` +
+    (o.forceGuestPull ? "force_guest_pull = true\n" : "") +
+    `create_container_timeout = ${o.createTimeoutS ?? 300}\n` +
+    `guest_forwards = [${fwd.join(", ")}]\n` +
+    `[hypervisor]\ntype = "qemu"\nkernel = "${GUEST}/vmlinuz"\ninitrd = "${GUEST}/initrd.img"\n` +
+    `kernel_params = "console=ttyS0 rdinit=/init panic=-1 quiet agent.tee=sample"\n`;
+}
+
+/** Copies an OCI archive into the registry (`skopeo copy`, plain HTTP). */
+export async function pushArchive(skopeo: string, tar: string, dest: string): Promise<void> {
+  await run(skopeo, ["copy", "--dest-tls-verify=false", `oci-archive:${tar}`, `docker://${dest}`]);
+}
+
+/** containerd with our proxy snapshotter `coco` for CRI, and the snapshotter process. */
+export interface SnapshotterContainerd {
+  cd: PrivateContainerd;
+  snap: Started;
+  /** PATH with the `nydus-overlayfs` mount helper that `ctr` needs for guest-pull rootfs. */
+  path: string;
+}
+
+/**
+ * Starts `coco-host snapshotter` and a private containerd 1.6 whose CRI plugin uses it (snapshot
+ * annotations on) and pulls `registryHost` over plain HTTP. `stop()` of both is the caller's.
+ */
+export async function startSnapshotterContainerd(
+  dir: string,
+  registryHost: string,
+): Promise<SnapshotterContainerd> {
+  const snapSocket = join(dir, "snap.sock");
+  const snap = await startDeno({
+    args: [
+      "run",
+      "-A",
+      HOST_MAIN,
+      "snapshotter",
+      "--socket",
+      snapSocket,
+      "--root",
+      join(dir, "snap"),
+    ],
+    ready: /snapshotter listening on/,
+    name: "coco-host snapshotter",
+  });
+  try {
+    // ctr opens the rootfs on the host (WithAdditionalGIDs): it needs the mount helper.
+    await Deno.mkdir(join(dir, "bin"));
+    await Deno.symlink(NYDUS_HELPER, join(dir, "bin/nydus-overlayfs"));
+    const path = `${dir}/bin:${Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`;
+    const cd = await startContainerd(dir, {
+      env: { PATH: path },
+      extraConfig: `[plugins."io.containerd.grpc.v1.cri".cni]
+  bin_dir = "/usr/lib/cni"
+  conf_dir = "${dir}/cni"
+[plugins."io.containerd.grpc.v1.cri".containerd]
+  snapshotter = "coco"
+  disable_snapshot_annotations = false
+[plugins."io.containerd.grpc.v1.cri".registry.mirrors."${registryHost}"]
+  endpoint = ["http://${registryHost}"]
+[proxy_plugins.coco]
+  type = "snapshot"
+  address = "${snapSocket}"
+`,
+    });
+    return { cd, snap, path };
+  } catch (err) {
+    await snap.stop();
+    throw err;
+  }
+}
 
 /**
  * Writes two shim configs and launchers under `dir` (one run dir `dir/run` for both): `qemu`
@@ -17,7 +130,6 @@ const GUEST_MAIN = new URL("../../guest/main.ts", import.meta.url).pathname;
  */
 export async function shimConfigs(
   dir: string,
-  guest: string,
   hostMain: string,
   registryPort: number,
 ): Promise<{ qemu: string; none: string }> {
@@ -26,11 +138,11 @@ export async function shimConfigs(
   await Deno.mkdir(join(dir, "none"));
   await Deno.writeTextFile(
     join(dir, "qemu/shim.toml"),
-    common + `create_container_timeout = 300\n` +
-      `guest_forwards = [{ guest = "${REGISTRY_IN_GUEST}", host_port = ${registryPort} }]\n` +
-      `[hypervisor]\ntype = "qemu"\nkernel = "${guest}/vmlinuz"\ninitrd = "${guest}/initrd.img"\n` +
-      // Development only: the guest has no TEE here, so name the sample one explicitly.
-      `kernel_params = "console=ttyS0 rdinit=/init panic=-1 quiet agent.tee=sample"\n`,
+    qemuShimToml({
+      runtimeDir: `${dir}/run`,
+      socketDir: `${dir}/s`,
+      forwards: [{ guest: REGISTRY_IN_GUEST, hostPort: registryPort }],
+    }),
   );
   await Deno.writeTextFile(
     join(dir, "none/shim.toml"),

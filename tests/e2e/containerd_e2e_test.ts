@@ -18,15 +18,22 @@ import { join } from "node:path";
 import {
   buildBusyboxArchive,
   type PrivateContainerd,
-  startContainerd,
 } from "../../host/shim/_containerd_harness.ts";
 import { initDataAnnotation } from "@coco/lib/initdata";
 import { type RealRegistry, run, startRegistry } from "../../guest/image/_testing/real_registry.ts";
-import { runDeno, startDeno, type Started } from "../harness.ts";
+import type { Started } from "../harness.ts";
 import { findPeers, isRoot, requireAlso, skipUnless } from "../peers.ts";
 import { criPull } from "./_cri.ts";
 import { NO_EXEC_POLICY, REGISTRY_IN_GUEST } from "./_vm_fixture.ts";
-import { assertNoBackendLeft, ctrSpawn, shimConfigs, watchOutput } from "./_containerd_fixture.ts";
+import {
+  assertNoBackendLeft,
+  buildGuestImage,
+  ctrSpawn,
+  pushArchive,
+  shimConfigs,
+  startSnapshotterContainerd,
+  watchOutput,
+} from "./_containerd_fixture.ts";
 
 const peers = requireAlso(
   requireAlso(
@@ -47,9 +54,7 @@ const peers = requireAlso(
   "no Debian kernel in /boot for the guest image",
 );
 const ROOT = new URL("../../", import.meta.url).pathname;
-const GUEST = join(ROOT, "dist/guest");
 const HOST_MAIN = join(ROOT, "host/main.ts");
-const HELPER = join(ROOT, "host/snapshotter/nydus-overlayfs");
 const LOCAL_IMAGE = "docker.io/library/tinybusybox:latest";
 const GUEST_IMAGE = `${REGISTRY_IN_GUEST}/e2e/busybox:1`;
 /** Exec is allowed only with exec id "allowed" (policy input `exec_id`). */
@@ -68,14 +73,7 @@ Deno.test({
     "containerd 1.6 + coco shim + coco snapshotter: guest pull in a pod VM, exec policy, faults",
   ...skipUnless(peers, "containerd e2e"),
   fn: async (t) => {
-    const build = await runDeno([
-      "run",
-      "-A",
-      join(ROOT, "scripts/build_guest_image.ts"),
-      "--out",
-      GUEST,
-    ]);
-    assert.equal(build.code, 0, build.stderr);
+    await buildGuestImage();
     const dir = await Deno.makeTempDir({ prefix: "ctrd-e2e-" });
     let registry: RealRegistry | undefined;
     let snap: Started | undefined;
@@ -84,54 +82,17 @@ Deno.test({
       const tar = await buildBusyboxArchive(dir, peers.paths.busybox!);
       registry = await startRegistry(peers.paths["docker-registry"]!, join(dir, "registry"));
       const hostImage = `${registry.host}/e2e/busybox:1`;
-      await run(peers.paths.skopeo!, [
-        "copy",
-        "--dest-tls-verify=false",
-        `oci-archive:${tar}`,
-        `docker://${hostImage}`,
-      ]);
+      await pushArchive(peers.paths.skopeo!, tar, hostImage);
       const inspect = JSON.parse(
         await run(peers.paths.skopeo!, ["inspect", "--tls-verify=false", `docker://${hostImage}`]),
       ) as { Layers: string[] };
       assert.ok(inspect.Layers.length > 0);
-      const snapSocket = join(dir, "snap.sock");
-      snap = await startDeno({
-        args: [
-          "run",
-          "-A",
-          HOST_MAIN,
-          "snapshotter",
-          "--socket",
-          snapSocket,
-          "--root",
-          join(dir, "snap"),
-        ],
-        ready: /snapshotter listening on/,
-        name: "coco-host snapshotter",
-      });
-      // ctr opens the rootfs on the host (WithAdditionalGIDs): it needs the mount helper.
-      await Deno.mkdir(join(dir, "bin"));
-      await Deno.symlink(HELPER, join(dir, "bin/nydus-overlayfs"));
-      const PATH = `${dir}/bin:${Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`;
-      cd = await startContainerd(dir, {
-        env: { PATH },
-        extraConfig: `[plugins."io.containerd.grpc.v1.cri".cni]
-  bin_dir = "/usr/lib/cni"
-  conf_dir = "${dir}/cni"
-[plugins."io.containerd.grpc.v1.cri".containerd]
-  snapshotter = "coco"
-  disable_snapshot_annotations = false
-[plugins."io.containerd.grpc.v1.cri".registry.mirrors."${registry.host}"]
-  endpoint = ["http://${registry.host}"]
-[proxy_plugins.coco]
-  type = "snapshot"
-  address = "${snapSocket}"
-`,
-      });
+      const withSnap = await startSnapshotterContainerd(dir, registry.host);
+      ({ cd, snap } = withSnap);
+      const PATH = withSnap.path;
       const c = cd;
       const { qemu, none } = await shimConfigs(
         dir,
-        GUEST,
         HOST_MAIN,
         Number(registry.host.split(":")[1]),
       );

@@ -107,7 +107,7 @@ Deno.test({
         tar,
       ]);
       assert.equal(imp.code, 0, imp.stderr);
-      const { none } = await shimConfigs(dir, join(dir, "no-guest"), HOST_MAIN, 1);
+      const { none } = await shimConfigs(dir, HOST_MAIN, 1);
       const logger = join(dir, "logger.sh");
       await Deno.writeTextFile(logger, LOGGER, { mode: 0o755 });
       await Deno.mkdir(join(dir, "logs"));

@@ -15,19 +15,21 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { initDataAnnotation } from "@coco/lib/initdata";
-import {
-  type PrivateContainerd,
-  startContainerd,
-  writeLauncher,
-} from "../../host/shim/_containerd_harness.ts";
+import { type PrivateContainerd, writeLauncher } from "../../host/shim/_containerd_harness.ts";
 import { buildImage, type BuiltImage } from "../../guest/image/_testing/image.ts";
 import { encryptImageForKbs, writeImageLayout } from "../../guest/image/_testing/encrypted.ts";
 import { type RealRegistry, run, startRegistry } from "../../guest/image/_testing/real_registry.ts";
-import { runDeno, startDeno, type Started } from "../harness.ts";
+import type { Started } from "../harness.ts";
 import { findPeers, isRoot, requireAlso, skipUnless } from "../peers.ts";
 import { criPull } from "./_cri.ts";
 import { OPEN_POLICY, REGISTRY_IN_GUEST } from "./_vm_fixture.ts";
-import { assertNoBackendLeft, killProcessesNaming } from "./_containerd_fixture.ts";
+import {
+  assertNoBackendLeft,
+  buildGuestImage,
+  killProcessesNaming,
+  qemuShimToml,
+  startSnapshotterContainerd,
+} from "./_containerd_fixture.ts";
 import { haveKbsConfig, startTestTrustee, type TestTrustee } from "./_trustee_fixture.ts";
 
 const peers = requireAlso(
@@ -53,9 +55,7 @@ const peers = requireAlso(
   "Trustee's test kbs.toml (shared/testdata) is not beside the checkout",
 );
 const ROOT = new URL("../../", import.meta.url).pathname;
-const GUEST = join(ROOT, "dist/guest");
 const HOST_MAIN = join(ROOT, "host/main.ts");
-const HELPER = join(ROOT, "host/snapshotter/nydus-overlayfs");
 /** Where the guest reaches the KBS. */
 const KBS_IN_GUEST = "10.0.2.101:8080";
 
@@ -116,14 +116,7 @@ Deno.test({
     "containerd + coco shim: encrypted image decrypted in the pod VM with a KBS key; denied key fails",
   ...skipUnless(peers, "containerd trustee e2e"),
   fn: async (t) => {
-    const build = await runDeno([
-      "run",
-      "-A",
-      join(ROOT, "scripts/build_guest_image.ts"),
-      "--out",
-      GUEST,
-    ]);
-    assert.equal(build.code, 0, build.stderr);
+    await buildGuestImage();
     const dir = await Deno.makeTempDir({ prefix: "ctrd-kbs-" });
     let registry: RealRegistry | undefined;
     let snap: Started | undefined;
@@ -147,39 +140,7 @@ Deno.test({
       const layers = [...secret.layers, ...locked.layers].map((l) => l.digest);
       assert.ok(secret.layers.every((l) => l.mediaType.endsWith("+encrypted")));
 
-      const snapSocket = join(dir, "snap.sock");
-      snap = await startDeno({
-        args: [
-          "run",
-          "-A",
-          HOST_MAIN,
-          "snapshotter",
-          "--socket",
-          snapSocket,
-          "--root",
-          join(dir, "snap"),
-        ],
-        ready: /snapshotter listening on/,
-        name: "coco-host snapshotter",
-      });
-      await Deno.mkdir(join(dir, "bin"));
-      await Deno.symlink(HELPER, join(dir, "bin/nydus-overlayfs"));
-      const PATH = `${dir}/bin:${Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`;
-      cd = await startContainerd(dir, {
-        env: { PATH },
-        extraConfig: `[plugins."io.containerd.grpc.v1.cri".cni]
-  bin_dir = "/usr/lib/cni"
-  conf_dir = "${dir}/cni"
-[plugins."io.containerd.grpc.v1.cri".containerd]
-  snapshotter = "coco"
-  disable_snapshot_annotations = false
-[plugins."io.containerd.grpc.v1.cri".registry.mirrors."${registry.host}"]
-  endpoint = ["http://${registry.host}"]
-[proxy_plugins.coco]
-  type = "snapshot"
-  address = "${snapSocket}"
-`,
-      });
+      ({ cd, snap } = await startSnapshotterContainerd(dir, registry.host));
       const c = cd;
       const registryPort = Number(registry.host.split(":")[1]);
       const kbsPort = Number(new URL(trustee.url).port);
@@ -187,12 +148,14 @@ Deno.test({
       const cfg = join(dir, "qemu/shim.toml");
       await Deno.writeTextFile(
         cfg,
-        `[shim]\nruntime_dir = "${dir}/run"\nsocket_dir = "${dir}/s"\ncreate_container_timeout = 300\n` +
-          `guest_forwards = [{ guest = "${REGISTRY_IN_GUEST}", host_port = ${registryPort} }, ` +
-          `{ guest = "${KBS_IN_GUEST}", host_port = ${kbsPort} }]\n` +
-          `[hypervisor]\ntype = "qemu"\nkernel = "${GUEST}/vmlinuz"\ninitrd = "${GUEST}/initrd.img"\n` +
-          // Development only: the guest has no TEE here, so name the sample one explicitly.
-          `kernel_params = "console=ttyS0 rdinit=/init panic=-1 quiet agent.tee=sample"\n`,
+        qemuShimToml({
+          runtimeDir: `${dir}/run`,
+          socketDir: `${dir}/s`,
+          forwards: [
+            { guest: REGISTRY_IN_GUEST, hostPort: registryPort },
+            { guest: KBS_IN_GUEST, hostPort: kbsPort },
+          ],
+        }),
       );
       const launcher = await writeLauncher(join(dir, "qemu"), cfg, HOST_MAIN);
       const k8s = (args: string[]) => c.ctr(["-n", "k8s.io", ...args]);

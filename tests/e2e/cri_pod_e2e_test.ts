@@ -19,15 +19,18 @@ import {
   writeLauncher,
 } from "../../host/shim/_containerd_harness.ts";
 import { initDataAnnotation } from "@coco/lib/initdata";
-import { type RealRegistry, run, startRegistry } from "../../guest/image/_testing/real_registry.ts";
-import { runDeno } from "../harness.ts";
+import { type RealRegistry, startRegistry } from "../../guest/image/_testing/real_registry.ts";
 import { findPeers, isRoot, requireAlso, skipUnless } from "../peers.ts";
 import { OPEN_POLICY, REGISTRY_IN_GUEST } from "./_vm_fixture.ts";
-import { assertNoBackendLeft } from "./_containerd_fixture.ts";
+import {
+  assertNoBackendLeft,
+  buildGuestImage,
+  GUEST,
+  pushArchive,
+  qemuShimToml,
+} from "./_containerd_fixture.ts";
 import { CONTAINER_STATE, type CriPod, CriRuntime } from "./_cri.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const GUEST = join(ROOT, "dist/guest");
 const HOST_MAIN = new URL("../../host/main.ts", import.meta.url).pathname;
 /** containerd 1.6's default `sandbox_image`: tagged locally so the CRI plugin never pulls it. */
 const SANDBOX_IMAGE = "registry.k8s.io/pause:3.6";
@@ -111,24 +114,7 @@ Deno.test({
     "CRI pod in a QEMU VM: pause from /pause_bundle, guest-pulled containers, exit codes, cleanup",
   ...skipUnless(peers, "CRI pod e2e in a QEMU VM"),
   fn: async (t) => {
-    // The guest image embeds dist/coco-guest.js and only bundles it when missing: bundle this
-    // checkout's agent first so the VM runs the code under test.
-    const bundle = await runDeno([
-      "bundle",
-      "--quiet",
-      "-o",
-      join(ROOT, "dist/coco-guest.js"),
-      join(ROOT, "guest/main.ts"),
-    ]);
-    assert.equal(bundle.code, 0, bundle.stderr);
-    const build = await runDeno([
-      "run",
-      "-A",
-      join(ROOT, "scripts/build_guest_image.ts"),
-      "--out",
-      GUEST,
-    ]);
-    assert.equal(build.code, 0, build.stderr);
+    await buildGuestImage(); // re-bundles this checkout's agent into the image
     const manifest = JSON.parse(await Deno.readTextFile(join(GUEST, "manifest.json")));
     assert.equal(manifest.pause_bundle, true, "the guest image holds /pause_bundle");
 
@@ -143,21 +129,18 @@ Deno.test({
     try {
       const tar = await buildBusyboxArchive(dir, peers.paths.busybox!);
       registry = await startRegistry(peers.paths["docker-registry"]!, join(dir, "registry"));
-      await run(peers.paths.skopeo!, [
-        "copy",
-        "--dest-tls-verify=false",
-        `oci-archive:${tar}`,
-        `docker://${registry.host}/e2e/busybox:1`,
-      ]);
+      await pushArchive(peers.paths.skopeo!, tar, `${registry.host}/e2e/busybox:1`);
       const port = Number(registry.host.split(":")[1]);
       const cfg = join(dir, "shim.toml");
       await Deno.writeTextFile(
         cfg,
-        `[shim]\nruntime_dir = "${short}/run"\nsocket_dir = "${short}/s"\nforce_guest_pull = true\n` +
-          `create_container_timeout = 150\nguest_forwards = [{ guest = "${REGISTRY_IN_GUEST}", host_port = ${port} }]\n` +
-          `[hypervisor]\ntype = "qemu"\nkernel = "${GUEST}/vmlinuz"\ninitrd = "${GUEST}/initrd.img"\n` +
-          // Development only: the guest has no TEE here, so name the sample one explicitly.
-          `kernel_params = "console=ttyS0 rdinit=/init panic=-1 quiet agent.tee=sample"\n`,
+        qemuShimToml({
+          runtimeDir: `${short}/run`,
+          socketDir: `${short}/s`,
+          forceGuestPull: true,
+          createTimeoutS: 150,
+          forwards: [{ guest: REGISTRY_IN_GUEST, hostPort: port }],
+        }),
       );
       await Deno.mkdir(join(short, "run"));
       await writeLauncher(dir, cfg, HOST_MAIN);

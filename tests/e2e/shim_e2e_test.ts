@@ -15,18 +15,16 @@ import {
   writeLauncher,
 } from "../../host/shim/_containerd_harness.ts";
 import { initDataAnnotation } from "@coco/lib/initdata";
-import { type RealRegistry, run, startRegistry } from "../../guest/image/_testing/real_registry.ts";
-import { runDeno } from "../harness.ts";
+import { type RealRegistry, startRegistry } from "../../guest/image/_testing/real_registry.ts";
 import { findPeers, isRoot, requireAlso, skipUnless } from "../peers.ts";
 import { OPEN_POLICY, REGISTRY_IN_GUEST } from "./_vm_fixture.ts";
+import { buildGuestImage, pushArchive, qemuShimToml } from "./_containerd_fixture.ts";
 
 const peers = requireAlso(
   findPeers("containerd", "ctr", "runc", "umoci", "skopeo", "busybox"),
   isRoot(),
   "needs root for containerd and runc",
 );
-const ROOT = new URL("../../", import.meta.url).pathname;
-const GUEST = join(ROOT, "dist/guest");
 const HOST_MAIN = new URL("../../host/main.ts", import.meta.url).pathname;
 const GUEST_MAIN = new URL("../../guest/main.ts", import.meta.url).pathname;
 const IMAGE = "docker.io/library/tinybusybox:latest";
@@ -181,26 +179,14 @@ Deno.test({
   name: "ctr run with the shim in a QEMU pod VM: guest pull, init-data, SetPolicy, output, cleanup",
   ...skipUnless(vmPeers, "shim e2e with a QEMU VM"),
   fn: async () => {
-    const build = await runDeno([
-      "run",
-      "-A",
-      join(ROOT, "scripts/build_guest_image.ts"),
-      "--out",
-      GUEST,
-    ]);
-    assert.equal(build.code, 0, build.stderr);
+    await buildGuestImage();
     const dir = await Deno.makeTempDir({ prefix: "shim-vm-e2e-" });
     let cd: PrivateContainerd | undefined;
     let registry: RealRegistry | undefined;
     try {
       const tar = await buildBusyboxArchive(dir, vmPeers.paths.busybox!);
       registry = await startRegistry(vmPeers.paths["docker-registry"]!, join(dir, "registry"));
-      await run(vmPeers.paths.skopeo!, [
-        "copy",
-        "--dest-tls-verify=false",
-        `oci-archive:${tar}`,
-        `docker://${registry.host}/e2e/busybox:1`,
-      ]);
+      await pushArchive(vmPeers.paths.skopeo!, tar, `${registry.host}/e2e/busybox:1`);
       cd = await startContainerd(dir);
       const imp = await cd.ctr([
         "images",
@@ -214,11 +200,12 @@ Deno.test({
       const cfg = join(dir, "shim.toml");
       await Deno.writeTextFile(
         cfg,
-        `[shim]\nruntime_dir = "${dir}/run"\nsocket_dir = "${dir}/s"\nforce_guest_pull = true\n` +
-          `create_container_timeout = 300\nguest_forwards = [{ guest = "${REGISTRY_IN_GUEST}", host_port = ${port} }]\n` +
-          `[hypervisor]\ntype = "qemu"\nkernel = "${GUEST}/vmlinuz"\ninitrd = "${GUEST}/initrd.img"\n` +
-          // Development only: the guest has no TEE here, so name the sample one explicitly.
-          `kernel_params = "console=ttyS0 rdinit=/init panic=-1 quiet agent.tee=sample"\n`,
+        qemuShimToml({
+          runtimeDir: `${dir}/run`,
+          socketDir: `${dir}/s`,
+          forceGuestPull: true,
+          forwards: [{ guest: REGISTRY_IN_GUEST, hostPort: port }],
+        }),
       );
       const launcher = await writeLauncher(dir, cfg, HOST_MAIN);
       const cdhToml =
