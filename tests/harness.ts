@@ -55,16 +55,7 @@ export function startDeno(opts: StartOptions): Promise<Started> {
   const err = pump(child.stderr, (l) => lines.push(l));
   const io = Promise.all([out, err]);
   const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already gone */ }
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 5000);
-    await child.status;
-    clearTimeout(timer);
+    await terminate(child);
     await io;
   };
   const log = () => lines.join("\n");
@@ -136,4 +127,18 @@ export async function makeAdminCredentials(trusteeEntry: string, work: string): 
   const token = minted.stdout.trim();
   await Deno.writeTextFile(`${work}/admin-token`, token);
   return token;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs` if it is still running; resolves once it has exited. */
+export async function terminate(child: Deno.ChildProcess, graceMs = 5000): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* already gone */ }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, graceMs);
+  await child.status;
+  clearTimeout(timer);
 }

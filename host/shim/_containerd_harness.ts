@@ -3,6 +3,7 @@
  * (own root, state, sockets; spec/peers.md item 1) stopped by PID, a tiny busybox OCI archive
  * built with umoci + skopeo, and a launcher script that runs this checkout's shim.
  */
+import { terminate } from "../../tests/harness.ts";
 import { join } from "node:path";
 import { forEachLine } from "@coco/lib/lines";
 
@@ -70,16 +71,7 @@ ${options.extraConfig ?? ""}`,
     if (l.includes("containerd successfully booted")) ready();
   });
   const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* gone */ }
-    const t = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 5000);
-    await child.status;
-    clearTimeout(t);
+    await terminate(child);
     await pump;
   };
   const exited = child.status.then(() => {

@@ -13,7 +13,7 @@ import {
   writeLauncher,
 } from "../../host/shim/_containerd_harness.ts";
 import { run } from "../../guest/image/_testing/real_registry.ts";
-import { runDeno, startDeno, type Started } from "../harness.ts";
+import { runDeno, startDeno, type Started, terminate } from "../harness.ts";
 import { REGISTRY_IN_GUEST } from "./_vm_fixture.ts";
 
 const GUEST_MAIN = new URL("../../guest/main.ts", import.meta.url).pathname;
@@ -281,16 +281,7 @@ export async function restartContainerd(
   }).spawn();
   const log = watchOutput(child.stderr);
   const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* gone */ }
-    const t = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 5000);
-    await child.status;
-    clearTimeout(t);
+    await terminate(child);
     await log.done;
   };
   try {
