@@ -11,7 +11,11 @@
  *
  * Knobs (environment): `KBS_BENCH_MS` (run length, default 6000), `KBS_BENCH_CONC` (comma list of
  * client counts, default `1,32,256`), `KBS_BENCH_SETUPS` (`local`, `pg` or both, default both),
- * `KBS_BENCH_TRUSTEE` (entry to run, default the bundle `dist/trustee.js`).
+ * `KBS_BENCH_TRUSTEE` (entry to run, default the bundle `dist/trustee.js`), `KBS_BENCH_PROF` (a
+ * directory: the replicas run with `--cpu-prof` and write their profiles there on exit),
+ * `KBS_BENCH_RVS` (reference values registered before the run, default 0; every `/attest` reads
+ * them all).
+ * For PostgreSQL the notes also give the database server's CPU per flow (postmaster + backends).
  */
 import { cryptoBackend } from "@coco/lib/jose";
 import { type BenchRow, rssMiB } from "./_lib.ts";
@@ -34,6 +38,24 @@ const CONCURRENCY = (Deno.env.get("KBS_BENCH_CONC") ?? "1,32,256").split(",").ma
 const DURATION_MS = Number(Deno.env.get("KBS_BENCH_MS") ?? 6000);
 const SETUPS = (Deno.env.get("KBS_BENCH_SETUPS") ?? "local,pg").split(",");
 const TRUSTEE = Deno.env.get("KBS_BENCH_TRUSTEE") ?? "dist/trustee.js";
+const PROF_DIR = Deno.env.get("KBS_BENCH_PROF");
+const RVS = Number(Deno.env.get("KBS_BENCH_RVS") ?? 0);
+
+/** CPU time of `pid` and its direct children (a PostgreSQL postmaster and its backends), in ms. */
+async function treeCpuMs(pid: number): Promise<number> {
+  let total = await processCpuMs(pid);
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = await Deno.readTextFile(`/proc/${e.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) total += await processCpuMs(Number(e.name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
+}
 
 interface LoadResult {
   flows: number;
@@ -78,6 +100,7 @@ async function cluster(
   name: string,
   storage: (dir: string) => ClusterStorage,
   replicas: number,
+  dbPid?: number,
 ): Promise<BenchRow[]> {
   const dir = await Deno.makeTempDir({ prefix: "kbs-bench-" });
   const procs: Started[] = [];
@@ -88,7 +111,15 @@ async function cluster(
       procs.push(
         await startDeno({
           name: `trustee ${i}`,
-          args: ["run", "-A", TRUSTEE, "serve", "-c", configPath],
+          args: [
+            "run",
+            "-A",
+            ...(PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROF_DIR}`] : []),
+            TRUSTEE,
+            "serve",
+            "-c",
+            configPath,
+          ],
           ready: /trustee listening on (http:\/\/\S+)/,
           env: { COCO_LOG: "warn" },
         }),
@@ -107,6 +138,19 @@ async function cluster(
       JSON.stringify({ policy }),
     );
     await adminCall(urls[0]!, adminToken, "POST", `/kbs/v0/resource/${PATH}`, "x".repeat(64));
+    if (RVS > 0) {
+      const values = Object.fromEntries(
+        Array.from({ length: RVS }, (_, i) => [`bench-rv-${i}`, [`value-${i}`]]),
+      );
+      const payload = btoa(JSON.stringify(values));
+      await adminCall(
+        urls[0]!,
+        adminToken,
+        "POST",
+        "/kbs/v0/reference-value",
+        JSON.stringify({ version: "0.1.0", type: "sample", payload }),
+      );
+    }
     await load(urls, 8, 1500); // warm-up (JIT, pools)
     const serverCpu = async () => {
       const all = await Promise.all(procs.map((p) => processCpuMs(p.child.pid)));
@@ -114,8 +158,10 @@ async function cluster(
     };
     for (const conc of CONCURRENCY) {
       const cpu0 = await serverCpu();
+      const db0 = dbPid === undefined ? 0 : await treeCpuMs(dbPid);
       const r = await load(urls, conc, DURATION_MS);
       const cpu = (await serverCpu()) - cpu0;
+      const db = dbPid === undefined ? 0 : (await treeCpuMs(dbPid)) - db0;
       const rss = await Promise.all(procs.map((p) => rssMiB(p.child.pid)));
       const perFlow = (ms: number) => (r.flows > 0 ? ms / r.flows : NaN);
       rows.push({
@@ -127,8 +173,10 @@ async function cluster(
         server_cpu_ms_per_op: perFlow(cpu),
         note: `errors ${r.errors}${r.firstError ? ` (${r.firstError.slice(0, 80)})` : ""}; ` +
           `load generator CPU ${perFlow(r.cpu_ms).toFixed(2)} ms/flow; ` +
+          (dbPid === undefined ? "" : `PostgreSQL CPU ${perFlow(db).toFixed(2)} ms/flow; `) +
           `server CPU summed over replicas; peak RSS of the largest replica; ` +
           `load from a separate process; sample TEE; P-256 via ${cryptoBackend()}; ` +
+          (RVS > 0 ? `${RVS} reference values; ` : "") +
           `loadavg ${await loadAvg()}`,
         peer: "upstream KBS publishes no figures; not installable here",
       });
@@ -164,7 +212,12 @@ export async function bench(): Promise<BenchRow[]> {
     pg = await startPostgres();
     const { socketDir, port } = pg;
     rows.push(
-      ...await cluster("2 replicas PostgreSQL", () => ({ type: "Postgres", socketDir, port }), 2),
+      ...await cluster(
+        "2 replicas PostgreSQL",
+        () => ({ type: "Postgres", socketDir, port }),
+        2,
+        pg.pid(),
+      ),
     );
   } finally {
     await pg?.stop();

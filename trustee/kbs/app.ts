@@ -138,6 +138,18 @@ export function createKbsApp(deps: KbsDeps): Hono<Env> {
     }),
   );
 
+  // Shared storage: policies and reference values written through any replica before this request
+  // arrived must apply to it (trustee/README.md, "Scale-out"). /auth reads none of them; /attest
+  // and resource reads sync through their session read when `sessionReadsSync` (see rcar.ts,
+  // plugins.ts).
+  app.use("/kbs/v0/*", async (c, next) => {
+    const path = c.req.path;
+    const viaSession = deps.sessionReadsSync &&
+      (path === "/kbs/v0/attest" ||
+        (c.req.method === "GET" && path.startsWith("/kbs/v0/resource/")));
+    if (deps.syncCaches && path !== "/kbs/v0/auth" && !viaSession) await deps.syncCaches();
+    await next();
+  });
   app.get(
     "/healthz",
     (c) => deps.state.draining ? c.text("shutting down", 503) : c.body(null, 200),

@@ -21,7 +21,8 @@ import { makeSelfSigned } from "./tls.ts";
 /** Where a cluster keeps its state. */
 export type ClusterStorage =
   | { type: "LocalFs"; dir: string }
-  | { type: "Postgres"; socketDir: string; port: number; sessions?: { redisUrl: string } };
+  | { type: "Postgres"; socketDir: string; port: number; sessions?: { redisUrl: string } }
+  | { type: "Redis"; url: string };
 
 /** Shared material of a cluster: config file path and an admin token. */
 export interface ClusterConfig {
@@ -55,6 +56,8 @@ export async function writeClusterConfig(
     },
     storage_backend: storage.type === "LocalFs"
       ? { storage_type: "LocalFs", backends: { local_fs: { dir_path: storage.dir } } }
+      : storage.type === "Redis"
+      ? { storage_type: "Redis", backends: { redis: { url: storage.url } } }
       : {
         storage_type: "Postgres",
         backends: {

@@ -257,7 +257,7 @@ export function parseKbsConfig(raw: unknown, file: string): KbsConfig {
       storage_backend: storage,
       session_storage: session,
       plugins: parsePlugins(root.plugins),
-      limits: parseLimits(root.limits, storage.type),
+      limits: parseLimits(root.limits),
     };
   });
 }

@@ -36,4 +36,15 @@ export interface KbsDeps {
   metrics: KbsMetrics;
   state: ServeState;
   now: () => number;
+  /**
+   * Makes policy and reference-value writes that finished on any replica visible to the caller
+   * (a version check on shared storage; nothing to do on local storage). Called by every request
+   * that reads them, before reading.
+   */
+  syncCaches?: () => Promise<void>;
+  /**
+   * Session reads sync the caches as a side effect (same shared store, one round trip). Then
+   * `/attest` and resource reads skip the separate sync when they read a session first.
+   */
+  sessionReadsSync?: boolean;
 }

@@ -10,9 +10,10 @@
  * policy_timeout_ms = 2000         # one Rego evaluation (resource or appraisal policy)
  * shutdown_grace_ms = 10000        # SIGTERM: time in-flight requests get to finish
  * trust_forwarded_for = false      # take the client address from X-Forwarded-For
- * policy_cache_ms = 0              # policies and reference values are re-read at most this often;
- *                                  # default 1000 on local storage, 0 (always re-read) on shared
- *                                  # Postgres/Redis so every replica sees a new policy at once
+ * policy_cache_ms = 1000           # local storage: policies and reference values are re-read at
+ *                                  # most this often; shared Postgres/Redis: caches are checked
+ *                                  # against change versions on every request instead (no delay);
+ *                                  # 0 = no cache, always re-read
  * ```
  *
  * @module
@@ -41,11 +42,6 @@ export const DEFAULT_LIMITS: Readonly<LimitsConfig> = {
   policy_cache_ms: 1000,
 };
 
-/** `policy_cache_ms` when not configured: caching only where no other replica can write. */
-export function defaultPolicyCacheMs(storageType: string): number {
-  return storageType === "Postgres" || storageType === "Redis" ? 0 : 1000;
-}
-
 const INTEGER_KEYS = [
   "max_sessions",
   "max_pending_sessions_per_client",
@@ -56,13 +52,9 @@ const INTEGER_KEYS = [
 
 /**
  * Parses `[limits]` (`undefined` when absent); throws a `TypeError` naming the key.
- * `storageType` picks the `policy_cache_ms` default ({@linkcode defaultPolicyCacheMs}).
  */
-export function parseLimits(raw: unknown, storageType = "Memory"): LimitsConfig {
-  const out: LimitsConfig = {
-    ...DEFAULT_LIMITS,
-    policy_cache_ms: defaultPolicyCacheMs(storageType),
-  };
+export function parseLimits(raw: unknown): LimitsConfig {
+  const out: LimitsConfig = { ...DEFAULT_LIMITS };
   if (raw === undefined) return out;
   const t = obj(raw, "[limits]");
   onlyKeys(t, [...INTEGER_KEYS, "trust_forwarded_for", "policy_cache_ms"], "limits");

@@ -16,6 +16,7 @@ import { Rvps } from "../rvps/mod.ts";
 import { createStorage, type KvStore, type StorageProvider } from "../storage/mod.ts";
 import { vaultResourceStore } from "../storage/vault.ts";
 import { cachedStore } from "../storage/cached.ts";
+import { syncingStore, VersionClock, versionedStore } from "../storage/versioned_cache.ts";
 import { createKbsApp } from "./app.ts";
 import type { KbsConfig } from "./config.ts";
 import type { KbsDeps } from "./deps.ts";
@@ -49,13 +50,37 @@ async function resourceStore(
   });
 }
 
+/** Namespaces read through a cache: AS policies, reference values, the resource policy. */
+const CACHED = ["attestation_service_policy", "reference_value", "kbs"];
+
+/**
+ * The caches of {@linkcode CACHED}. On shared storage with change versions (Postgres, Redis)
+ * they are version-checked: `sync()` (called by every request that reads them) makes other
+ * replicas' finished writes visible, so `policy_cache_ms` only switches caching off (0). On local
+ * storage they expire after `policy_cache_ms` (hand edits of the files show within it).
+ */
+function policyCaches(storage: StorageProvider, ttlMs: number) {
+  if (storage.versions && ttlMs > 0) {
+    const clock = new VersionClock(storage, CACHED);
+    return {
+      cached: (ns: string) => versionedStore(storage.namespace(ns), clock),
+      sync: () => clock.sync(),
+      clock,
+    };
+  }
+  return {
+    cached: (ns: string) => cachedStore(storage.namespace(ns), ttlMs),
+    sync: () => Promise.resolve(),
+  };
+}
+
 /** Builds a KBS from config (no sockets yet). */
 export async function createKbs(
   config: KbsConfig,
   logger: Logger,
   now: () => number = Date.now,
 ): Promise<Kbs> {
-  const storage = createStorage(config.storage_backend);
+  const storage = createStorage(config.storage_backend, undefined, { versioned: CACHED });
   const sessionStorage: StorageProvider = config.session_storage === config.storage_backend
     ? storage
     : createStorage(config.session_storage);
@@ -67,10 +92,17 @@ export async function createKbs(
     const metrics = new KbsMetrics();
     const engine = new PolicyEngine({ timeoutMs: config.limits.policy_timeout_ms });
     const signer = await loadSigner(config.attestation_service.signer);
-    const ttl = config.limits.policy_cache_ms;
-    const rvps = new Rvps(cachedStore(storage.namespace("reference_value"), ttl), now);
+    const { cached, sync, clock } = policyCaches(storage, config.limits.policy_cache_ms);
+    // Sessions in the same shared store: each session read brings the versions along, so the
+    // requests that start with one (/attest, resource with a cookie) need no separate check.
+    const piggyback = clock !== undefined && sessionStorage === storage &&
+      storage.getWithVersions !== undefined;
+    const sessionKv = piggyback
+      ? syncingStore(storage.namespace("kbs_protocol_session"), storage, clock)
+      : sessionStorage.namespace("kbs_protocol_session");
+    const rvps = new Rvps(cached("reference_value"), now);
     const as = await AttestationService.create({
-      policies: cachedStore(storage.namespace("attestation_service_policy"), ttl),
+      policies: cached("attestation_service_policy"),
       rvps,
       signer,
       broker: config.attestation_service.broker,
@@ -81,11 +113,11 @@ export async function createKbs(
         trustedAkKeys: await loadTrustedAkKeys(config.attestation_service.tpm_verifier),
       },
     });
-    const resourcePolicy = new ResourcePolicy(cachedStore(storage.namespace("kbs"), ttl), engine);
+    const resourcePolicy = new ResourcePolicy(cached("kbs"), engine);
     await resourcePolicy.install();
     const resources = await resourceStore(config, storage);
     const sessions = new SessionStore(
-      sessionStorage.namespace("kbs_protocol_session"),
+      sessionKv,
       now,
       {
         maxSessions: config.limits.max_sessions,
@@ -110,6 +142,8 @@ export async function createKbs(
       metrics,
       state: { draining: false, inflight: 0 },
       now,
+      syncCaches: sync,
+      sessionReadsSync: piggyback,
     };
     const app = createKbsApp(deps);
     return {

@@ -163,9 +163,9 @@ Deno.test("withDeadline() rejects with a Timeout ServiceError naming the limit w
 Deno.test("parseLimits() applies defaults and refuses unknown or non-positive values naming the key", () => {
   assert.equal(parseLimits(undefined).max_sessions, 50_000);
   assert.equal(parseLimits({ max_sessions: 5 }).max_sessions, 5);
-  assert.equal(parseLimits(undefined, "LocalFs").policy_cache_ms, 1000);
-  assert.equal(parseLimits(undefined, "Postgres").policy_cache_ms, 0);
-  assert.equal(parseLimits({ policy_cache_ms: 250 }, "Redis").policy_cache_ms, 250);
+  assert.equal(parseLimits(undefined).policy_cache_ms, 1000);
+  assert.equal(parseLimits({ policy_cache_ms: 0 }).policy_cache_ms, 0);
+  assert.equal(parseLimits({ policy_cache_ms: 250 }).policy_cache_ms, 250);
   assert.throws(
     () => parseLimits({ max_sessions: 0 }),
     /limits\.max_sessions must be a positive integer/,

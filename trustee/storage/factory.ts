@@ -5,7 +5,7 @@ import { createLocalJsonStorage } from "./local_json.ts";
 import { createMemoryStorage } from "./memory.ts";
 import { createPostgresStorage } from "./postgres.ts";
 import { createRedisStorage } from "./redis.ts";
-import type { StorageProvider } from "./types.ts";
+import type { ProviderOptions, StorageProvider } from "./types.ts";
 
 /** Reads an environment variable; injected so tests need no env permission. */
 export type EnvLookup = (name: string) => string | undefined;
@@ -21,8 +21,13 @@ function processEnv(name: string): string | undefined {
 /**
  * Creates the storage backend a {@linkcode StorageConfig} selects. As upstream, the environment
  * variables `POSTGRES_URL` and `REDIS_URL` override the configured Postgres and Redis locations.
+ * `options.versioned` names the namespaces whose changes the shared backends version.
  */
-export function createStorage(config: StorageConfig, env: EnvLookup = processEnv): StorageProvider {
+export function createStorage(
+  config: StorageConfig,
+  env: EnvLookup = processEnv,
+  options: ProviderOptions = {},
+): StorageProvider {
   switch (config.type) {
     case "Memory":
       return createMemoryStorage();
@@ -32,11 +37,11 @@ export function createStorage(config: StorageConfig, env: EnvLookup = processEnv
       return createLocalJsonStorage({ fileDirPath: config.fileDirPath });
     case "Postgres": {
       const url = env("POSTGRES_URL");
-      const { type: _, ...options } = config;
-      return createPostgresStorage(url ? { ...options, url } : options);
+      const { type: _, ...pg } = config;
+      return createPostgresStorage(url ? { ...pg, url } : pg, options);
     }
     case "Redis":
-      return createRedisStorage({ url: env("REDIS_URL") || config.url });
+      return createRedisStorage({ url: env("REDIS_URL") || config.url }, options);
     default:
       return unreachable(config);
   }

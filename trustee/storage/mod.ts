@@ -18,7 +18,7 @@
  *
  * @module
  */
-export type { KvStore, SetOptions, SetResult, StorageProvider } from "./types.ts";
+export type { KvStore, ProviderOptions, SetOptions, SetResult, StorageProvider } from "./types.ts";
 export { StorageError, type StorageErrorCode, type StorageErrorContext } from "./errors.ts";
 export { validateKey, validateNamespace } from "./validate.ts";
 export {
@@ -41,4 +41,5 @@ export { createPostgresStorage, type PostgresOptions } from "./postgres.ts";
 export { createRedisStorage, type RedisOptions } from "./redis.ts";
 export { createVaultStorage, type VaultOptions, vaultResourceStore } from "./vault.ts";
 export { cachedStore } from "./cached.ts";
+export { syncingStore, VersionClock, versionedStore } from "./versioned_cache.ts";
 export { type EnvLookup } from "./factory.ts";

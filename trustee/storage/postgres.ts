@@ -9,12 +9,18 @@
  * and `DELETE … RETURNING` for `delete`. Connection failures become `io` errors naming the
  * namespace, key and server; a row whose value is NULL is a `corrupt` error naming the key.
  *
+ * Change versions ({@linkcode StorageProvider.versions}): for a `versioned` namespace the write
+ * statement also bumps its row of the table `kbs_cache_versions (namespace TEXT PRIMARY KEY,
+ * version BIGINT)` in a data-modifying CTE, i.e. in the same statement and transaction, and only
+ * when a row really changed. Reading the versions is one primary-key lookup.
+ *
  * @module
  */
 import type postgresModule from "postgres";
 import { cachedProvider, type NamespaceBackend } from "./_provider.ts";
 import { StorageError } from "./errors.ts";
-import type { SetResult, StorageProvider } from "./types.ts";
+import { validateKey } from "./validate.ts";
+import type { ProviderOptions, SetResult, StorageProvider } from "./types.ts";
 
 /** Options of {@linkcode createPostgresStorage}. */
 export interface PostgresOptions {
@@ -36,12 +42,27 @@ type Sql = ReturnType<typeof postgresModule>;
 /** `sql(name)`: a quoted identifier (a table name). */
 const ident = (sql: Sql, name: string) => sql(name);
 type Helper = ReturnType<typeof ident>;
+/** A statement built but not sent, nested into another one. */
+type Fragment = postgresModule.PendingQuery<postgresModule.Row[]>;
 
 // PostgreSQL truncates identifiers to 63 bytes; two long namespaces could share a table.
 const MAX_IDENTIFIER = 63;
 // Codes a racing `CREATE TABLE IF NOT EXISTS` from another replica can raise: 23505 (the pg_type
 // index), 42P07 (duplicate table) and 42710 (`type "<table>" already exists`, seen in CI).
 const CREATE_RACE = new Set(["23505", "42P07", "42710"]);
+/** The table of change versions; refused as a namespace name. */
+export const VERSIONS_TABLE = "kbs_cache_versions";
+
+/** Creates the versions table unless it exists (a creation race with another replica is fine). */
+async function createVersionsTable(sql: Sql): Promise<void> {
+  try {
+    await sql`CREATE TABLE IF NOT EXISTS ${
+      sql(VERSIONS_TABLE)
+    } (namespace TEXT PRIMARY KEY, version BIGINT NOT NULL)`;
+  } catch (err) {
+    if (!CREATE_RACE.has((err as { code?: string }).code ?? "")) throw err;
+  }
+}
 
 function describe(options: PostgresOptions): string {
   if (options.url) {
@@ -60,6 +81,7 @@ class PostgresNamespace implements NamespaceBackend {
     readonly namespace: string,
     private readonly connect: () => Promise<Sql>,
     private readonly server: string,
+    private readonly versioned: boolean,
   ) {}
 
   #fail(action: string, key: string | undefined, cause: unknown): StorageError {
@@ -82,6 +104,7 @@ class PostgresNamespace implements NamespaceBackend {
       let sql: Sql;
       try {
         sql = await this.connect();
+        if (this.versioned) await createVersionsTable(sql);
         await sql`
           CREATE TABLE IF NOT EXISTS ${sql(this.namespace)} (value BYTEA, key TEXT PRIMARY KEY)
         `;
@@ -111,17 +134,27 @@ class PostgresNamespace implements NamespaceBackend {
 
   async set(key: string, value: Uint8Array, overwrite: boolean): Promise<SetResult> {
     const v = value.slice();
-    const rows = await this.#run(
-      "write",
-      key,
-      (sql, t) =>
-        overwrite
-          ? sql`INSERT INTO ${t} (key, value) VALUES (${key}, ${v})
+    const rows = await this.#run("write", key, (sql, t) => {
+      const write = overwrite
+        ? sql`INSERT INTO ${t} (key, value) VALUES (${key}, ${v})
             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value RETURNING key`
-          : sql`INSERT INTO ${t} (key, value) VALUES (${key}, ${v})
-            ON CONFLICT (key) DO NOTHING RETURNING key`,
-    );
+        : sql`INSERT INTO ${t} (key, value) VALUES (${key}, ${v})
+            ON CONFLICT (key) DO NOTHING RETURNING key`;
+      return this.versioned ? this.#bumping(sql, write, "key") : write;
+    });
     return rows.length === 1 ? "inserted" : "exists";
+  }
+
+  /**
+   * `change` (a fragment `… RETURNING <column>`) plus a bump of this namespace's version for each
+   * row it returned (0 or 1), in one statement: the version moves if and only if the data did.
+   */
+  #bumping(sql: Sql, change: Fragment, column: "key" | "value") {
+    const v = sql(VERSIONS_TABLE);
+    return sql`WITH w AS (${change}), b AS (
+        INSERT INTO ${v} (namespace, version) SELECT ${this.namespace}::text, 1 FROM w
+        ON CONFLICT (namespace) DO UPDATE SET version = ${v}.version + 1
+      ) SELECT ${sql(column)} FROM w`;
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -132,6 +165,30 @@ class PostgresNamespace implements NamespaceBackend {
     );
     if (rows.length === 0) return undefined;
     return this.#value(key, rows[0]!["value"]);
+  }
+
+  /** `get(key)` plus the versions of `names` in one statement (versions table must exist). */
+  async getWithVersions(
+    key: string,
+    names: readonly string[],
+  ): Promise<{ value: Uint8Array | undefined; versions: string[] }> {
+    const rows = await this.#run(
+      "read",
+      key,
+      (sql, t) =>
+        sql`SELECT d.value, d.present, v.versions FROM (
+          SELECT json_object_agg(namespace, version::text) AS versions FROM ${sql(VERSIONS_TABLE)}
+          WHERE namespace = ANY(${[...names]}::text[])
+        ) v LEFT JOIN (SELECT value, true AS present FROM ${t} WHERE key = ${key}) d ON true`,
+    );
+    const row = rows[0]!;
+    let found: unknown = row["versions"] ?? {};
+    if (typeof found === "string") found = JSON.parse(found);
+    const map = found as Record<string, unknown>;
+    return {
+      value: row["present"] === true ? this.#value(key, row["value"]) : undefined,
+      versions: names.map((n) => typeof map[n] === "string" ? map[n] as string : "0"),
+    };
   }
 
   #value(key: string, value: unknown): Uint8Array {
@@ -160,7 +217,10 @@ class PostgresNamespace implements NamespaceBackend {
     const rows = await this.#run(
       "delete",
       key,
-      (sql, t) => sql`DELETE FROM ${t} WHERE key = ${key} RETURNING value`,
+      (sql, t) => {
+        const del = sql`DELETE FROM ${t} WHERE key = ${key} RETURNING value`;
+        return this.versioned ? this.#bumping(sql, del, "value") : del;
+      },
     );
     if (rows.length === 0) return undefined;
     return this.#value(key, rows[0]!["value"]);
@@ -178,7 +238,11 @@ class PostgresNamespace implements NamespaceBackend {
  * await storage.close();
  * ```
  */
-export function createPostgresStorage(options: PostgresOptions): StorageProvider {
+export function createPostgresStorage(
+  options: PostgresOptions,
+  providerOptions: ProviderOptions = {},
+): StorageProvider {
+  const versioned = new Set(providerOptions.versioned ?? []);
   const common = {
     max: options.poolSize ?? 5,
     connect_timeout: options.connectTimeoutSeconds ?? 5,
@@ -199,6 +263,7 @@ export function createPostgresStorage(options: PostgresOptions): StorageProvider
       })
     );
   const server = describe(options);
+  const backends = new Map<string, PostgresNamespace>();
   const provider = cachedProvider("Postgres", (namespace) => {
     if (new TextEncoder().encode(namespace).length > MAX_IDENTIFIER) {
       throw new StorageError(
@@ -209,10 +274,63 @@ export function createPostgresStorage(options: PostgresOptions): StorageProvider
         { namespace },
       );
     }
-    return new PostgresNamespace(namespace, connect, server);
+    if (namespace === VERSIONS_TABLE) {
+      throw new StorageError(
+        "invalid-namespace",
+        `Invalid storage namespace ${
+          JSON.stringify(namespace)
+        }: the Postgres backend keeps its change versions in that table`,
+        { namespace },
+      );
+    }
+    const backend = new PostgresNamespace(namespace, connect, server, versioned.has(namespace));
+    backends.set(namespace, backend);
+    return backend;
   });
+  let versionsReady: Promise<Sql> | undefined;
+  const versionsTable = () =>
+    versionsReady ??= connect().then(async (sql) => {
+      await createVersionsTable(sql);
+      return sql;
+    }).catch((err) => {
+      versionsReady = undefined;
+      throw err;
+    });
   return {
     namespace: (name) => provider.namespace(name),
+    async getWithVersions(name: string, key: string, namespaces: readonly string[]) {
+      provider.namespace(name);
+      validateKey(name, key);
+      try {
+        await versionsTable();
+      } catch (err) {
+        throw new StorageError(
+          "io",
+          `Cannot read key ${JSON.stringify(key)} in namespace ${
+            JSON.stringify(name)
+          } (${server}): ${err instanceof Error ? err.message : String(err)}`,
+          { namespace: name, key, cause: err },
+        );
+      }
+      return await backends.get(name)!.getWithVersions(key, namespaces);
+    },
+    async versions(namespaces: readonly string[]): Promise<string[]> {
+      try {
+        const sql = await versionsTable();
+        const rows = await sql`SELECT namespace, version FROM ${sql(VERSIONS_TABLE)}
+          WHERE namespace = ANY(${[...namespaces]}::text[])`;
+        const found = new Map(rows.map((r) => [String(r["namespace"]), String(r["version"])]));
+        return namespaces.map((n) => found.get(n) ?? "0");
+      } catch (err) {
+        throw new StorageError(
+          "io",
+          `Cannot read the change versions of ${namespaces.join(", ")} (${server}): ${
+            err instanceof Error ? err.message : String(err)
+          }`,
+          { namespace: namespaces.join(","), cause: err },
+        );
+      }
+    },
     async close() {
       await provider.close();
       if (sql) await (await sql).end({ timeout: 5 });

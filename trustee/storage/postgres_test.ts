@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { skipUnless } from "../../tests/peers.ts";
 import { storageConformanceSteps } from "./conformance.ts";
+import { versionConformanceSteps } from "./versions_conformance.ts";
 import { StorageError } from "./errors.ts";
 import { createPostgresStorage, type PostgresOptions } from "./postgres.ts";
 import { postgresPeers, startPostgres, type TestPostgres } from "./test_servers.ts";
@@ -201,4 +202,35 @@ Deno.test({
         await drop();
       }
     }),
+});
+
+Deno.test({
+  name: "Postgres: change versions and the version-checked cache work across two providers",
+  ...skip,
+  fn: (t) =>
+    withServer((server) =>
+      versionConformanceSteps(t, async () => {
+        const { options, drop } = await freshDatabase(server);
+        const versioned = ["policy"];
+        return {
+          a: createPostgresStorage(options, { versioned }),
+          b: createPostgresStorage(options, { versioned }),
+          raw: createPostgresStorage(options),
+          cleanup: drop,
+        };
+      })
+    ),
+});
+
+Deno.test({
+  name: "Postgres: the namespace holding the change versions is refused",
+  ...skip,
+  fn: () => {
+    const s = createPostgresStorage({ host: "/nonexistent", port: 1, db: "x", username: "x" });
+    assert.throws(
+      () => s.namespace("kbs_cache_versions"),
+      (e) => e instanceof StorageError && e.code === "invalid-namespace",
+    );
+    return s.close();
+  },
 });

@@ -8,12 +8,17 @@
  * is unreachable operations fail at once with an `io` error instead of piling up; the client
  * reconnects in the background and later operations succeed again.
  *
+ * Change versions ({@linkcode StorageProvider.versions}): a write or delete in a `versioned`
+ * namespace runs as one Lua script (`EVAL`, atomic) that also `INCR`s
+ * `kbs_cache_versions:<namespace>` when it changed something; reading them is one `MGET`.
+ *
  * @module
  */
 import { Buffer } from "node:buffer";
 import { cachedProvider, type NamespaceBackend } from "./_provider.ts";
 import { StorageError } from "./errors.ts";
-import type { SetResult, StorageProvider } from "./types.ts";
+import { validateKey } from "./validate.ts";
+import type { ProviderOptions, SetResult, StorageProvider } from "./types.ts";
 
 /** Options of {@linkcode createRedisStorage}. */
 export interface RedisOptions {
@@ -38,6 +43,17 @@ interface Client {
 // RESP blob strings ('$' = 36) as Buffers instead of text.
 const BYTES = { 36: Buffer };
 const GLOB_SPECIAL = /[*?[\]\\]/g;
+/** Prefix of the change-version keys; refused as a namespace name. */
+export const VERSIONS_PREFIX = "kbs_cache_versions";
+// KEYS[1] = data key, KEYS[2] = version key; ARGV[1] = value, ARGV[2] = "NX" or "".
+const SET_BUMP = "local r if ARGV[2] == 'NX' then r = redis.call('SET', KEYS[1], ARGV[1], 'NX') " +
+  "else r = redis.call('SET', KEYS[1], ARGV[1]) end " +
+  "if r then redis.call('INCR', KEYS[2]) end return r";
+// KEYS[1] = data key, KEYS[2…] = version keys: the value, then each version (nil when unset).
+const GET_VERSIONS = "local out = {redis.call('GET', KEYS[1])} " +
+  "for i = 2, #KEYS do out[i] = redis.call('GET', KEYS[i]) end return out";
+const DEL_BUMP = "local v = redis.call('GETDEL', KEYS[1]) " +
+  "if v then redis.call('INCR', KEYS[2]) end return v";
 
 function describe(url: string): string {
   if (url.startsWith("unix:")) return `Redis ${url}`;
@@ -110,9 +126,13 @@ class RedisNamespace implements NamespaceBackend {
     private readonly conn: Connection,
     private readonly server: string,
     private readonly timeout: number,
+    private readonly versioned: boolean,
   ) {
     this.#prefix = `${namespace}:`;
+    this.#versionKey = `${VERSIONS_PREFIX}:${namespace}`;
   }
+
+  readonly #versionKey: string;
 
   #fail(action: string, key: string | undefined, cause: unknown): StorageError {
     const what = key === undefined
@@ -129,6 +149,7 @@ class RedisNamespace implements NamespaceBackend {
     );
   }
 
+  /** Sends one command; failures become `io` (or `corrupt`) errors naming the namespace/key. */
   async #send(action: string, key: string | undefined, args: Array<string | Uint8Array>) {
     try {
       const client = await this.conn.get();
@@ -149,10 +170,44 @@ class RedisNamespace implements NamespaceBackend {
   }
 
   async set(key: string, value: Uint8Array, overwrite: boolean): Promise<SetResult> {
-    const args = ["SET", this.#prefix + key, value.slice()];
-    if (!overwrite) args.push("NX");
+    const args: Array<string | Uint8Array> = this.versioned
+      ? [
+        "EVAL",
+        SET_BUMP,
+        "2",
+        this.#prefix + key,
+        this.#versionKey,
+        value.slice(),
+        overwrite ? "" : "NX",
+      ]
+      : ["SET", this.#prefix + key, value.slice()];
+    if (!overwrite && !this.versioned) args.push("NX");
     const reply = await this.#send("write", key, args);
     return reply === null ? "exists" : "inserted";
+  }
+
+  /** `get(key)` plus the versions of `names`, atomically in one script. */
+  async getWithVersions(
+    key: string,
+    names: readonly string[],
+  ): Promise<{ value: Uint8Array | undefined; versions: string[] }> {
+    const reply = await this.#send("read", key, [
+      "EVAL",
+      GET_VERSIONS,
+      String(1 + names.length),
+      this.#prefix + key,
+      ...names.map((n) => `${VERSIONS_PREFIX}:${n}`),
+    ]);
+    if (!Array.isArray(reply) || reply.length !== 1 + names.length) {
+      throw this.#fail("read", key, new Error("unexpected script reply"));
+    }
+    return {
+      value: this.#bytes(key, reply[0]),
+      versions: names.map((_, i) => {
+        const v = reply[i + 1];
+        return v instanceof Uint8Array ? new TextDecoder().decode(v) : "0";
+      }),
+    };
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -186,7 +241,10 @@ class RedisNamespace implements NamespaceBackend {
   }
 
   async delete(key: string): Promise<Uint8Array | undefined> {
-    return this.#bytes(key, await this.#send("delete", key, ["GETDEL", this.#prefix + key]));
+    const args = this.versioned
+      ? ["EVAL", DEL_BUMP, "2", this.#prefix + key, this.#versionKey]
+      : ["GETDEL", this.#prefix + key];
+    return this.#bytes(key, await this.#send("delete", key, args));
   }
 }
 
@@ -200,16 +258,58 @@ class RedisNamespace implements NamespaceBackend {
  * await storage.close();
  * ```
  */
-export function createRedisStorage(options: RedisOptions): StorageProvider {
+export function createRedisStorage(
+  options: RedisOptions,
+  providerOptions: ProviderOptions = {},
+): StorageProvider {
   const conn = new Connection(options);
   const server = describe(options.url);
   const timeout = options.commandTimeoutMs ?? 5000;
-  const provider = cachedProvider(
-    "Redis",
-    (namespace) => new RedisNamespace(namespace, conn, server, timeout),
-  );
+  const versioned = new Set(providerOptions.versioned ?? []);
+  const backends = new Map<string, RedisNamespace>();
+  const provider = cachedProvider("Redis", (namespace) => {
+    if (namespace === VERSIONS_PREFIX) {
+      throw new StorageError(
+        "invalid-namespace",
+        `Invalid storage namespace ${
+          JSON.stringify(namespace)
+        }: the Redis backend keeps its change versions under that prefix`,
+        { namespace },
+      );
+    }
+    const backend = new RedisNamespace(namespace, conn, server, timeout, versioned.has(namespace));
+    backends.set(namespace, backend);
+    return backend;
+  });
   return {
     namespace: (name) => provider.namespace(name),
+    async getWithVersions(name: string, key: string, namespaces: readonly string[]) {
+      provider.namespace(name);
+      validateKey(name, key);
+      return await backends.get(name)!.getWithVersions(key, namespaces);
+    },
+    async versions(namespaces: readonly string[]): Promise<string[]> {
+      let reply: unknown;
+      try {
+        const client = await conn.get();
+        reply = await client.sendCommand(
+          ["MGET", ...namespaces.map((n) => `${VERSIONS_PREFIX}:${n}`)],
+          { typeMapping: BYTES, timeout },
+        );
+      } catch (err) {
+        throw new StorageError(
+          "io",
+          `Cannot read the change versions of ${namespaces.join(", ")} (${server}): ${
+            err instanceof Error ? err.message : String(err)
+          }`,
+          { namespace: namespaces.join(","), cause: err },
+        );
+      }
+      if (!Array.isArray(reply) || reply.length !== namespaces.length) {
+        throw new StorageError("corrupt", `Unexpected MGET reply for change versions (${server})`);
+      }
+      return reply.map((v) => v instanceof Uint8Array ? new TextDecoder().decode(v) : "0");
+    },
     async close() {
       await provider.close();
       await conn.close();

@@ -3,6 +3,7 @@ import { Buffer } from "node:buffer";
 import { createClient } from "redis";
 import { skipUnless } from "../../tests/peers.ts";
 import { storageConformanceSteps } from "./conformance.ts";
+import { versionConformanceSteps } from "./versions_conformance.ts";
 import { StorageError } from "./errors.ts";
 import { createRedisStorage } from "./redis.ts";
 import { redisPeers, startRedis, type TestRedis } from "./test_servers.ts";
@@ -163,4 +164,30 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test({
+  name: "Redis: change versions and the version-checked cache work across two providers",
+  ...skip,
+  fn: withServer((t) =>
+    versionConformanceSteps(t, async () => {
+      const s = await flushed();
+      const versioned = ["policy"];
+      return {
+        a: createRedisStorage({ url: s.url }, { versioned }),
+        b: createRedisStorage({ url: s.url }, { versioned }),
+        raw: createRedisStorage({ url: s.url }),
+        cleanup: () => Promise.resolve(),
+      };
+    })
+  ),
+});
+
+Deno.test("Redis: the namespace holding the change versions is refused", async () => {
+  const s = createRedisStorage({ url: "redis://127.0.0.1:1" });
+  assert.throws(
+    () => s.namespace("kbs_cache_versions"),
+    (e) => e instanceof StorageError && e.code === "invalid-namespace",
+  );
+  await s.close();
 });

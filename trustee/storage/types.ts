@@ -31,6 +31,31 @@ export interface KvStore {
 export interface StorageProvider {
   /** Returns the store of `name` (the same instance on every call); throws `invalid-namespace`. */
   namespace(name: string): KvStore;
+  /**
+   * Only on storage other processes share (Postgres, Redis): the current change versions of
+   * `namespaces` (one round trip, `"0"` before the first change), in the same order. Every write
+   * or delete that changed a namespace listed in {@linkcode ProviderOptions.versioned} bumps its
+   * version in the same atomic operation, so a version read after a write returned reflects it.
+   */
+  versions?(namespaces: readonly string[]): Promise<string[]>;
+  /**
+   * Only on shared storage: `namespace(name).get(key)` and `versions(namespaces)` in one round
+   * trip (one statement or script, so the versions are read after the call began).
+   */
+  getWithVersions?(
+    name: string,
+    key: string,
+    namespaces: readonly string[],
+  ): Promise<{ value: Uint8Array | undefined; versions: string[] }>;
   /** Waits for pending writes and releases resources. */
   close(): Promise<void>;
+}
+
+/** Options every backend factory accepts. */
+export interface ProviderOptions {
+  /**
+   * Namespaces whose writes bump a change version ({@linkcode StorageProvider.versions}) on
+   * shared backends, for caches that must see other replicas' writes. Ignored by local backends.
+   */
+  versioned?: readonly string[];
 }

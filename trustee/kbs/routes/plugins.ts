@@ -14,13 +14,19 @@ import { PolicyError } from "../../policy/engine.ts";
 import { requestLog } from "../request_log.ts";
 import { SESSION_COOKIE } from "./rcar.ts";
 
-/** The attestation token: from an attested cookie session first, else `Authorization: Bearer`. */
+/**
+ * The attestation token: from an attested cookie session first, else `Authorization: Bearer`.
+ * Also syncs the policy caches (app.ts): a session read does it when `sessionReadsSync`, else
+ * an explicit sync.
+ */
 async function presentedToken(c: Context, deps: KbsDeps): Promise<string> {
   const id = getCookie(c, SESSION_COOKIE);
   if (id) {
     const s = await deps.sessions.get(id);
     if (s && "Attested" in s) return s.Attested.token;
   }
+  // No session was read (or it had no token): sync explicitly before the policy is evaluated.
+  if (deps.sessionReadsSync) await deps.syncCaches?.();
   const auth = c.req.header("Authorization");
   const m = auth ? /^Bearer\s+(\S+)$/i.exec(auth) : null;
   if (m) return m[1]!;

@@ -128,6 +128,7 @@ async function attest(c: Context, deps: KbsDeps): Promise<Response> {
   } catch (err) {
     throw attestFailed((err as Error).message, err);
   }
+  // With `sessionReadsSync` this read also syncs the policy caches (app.ts) before evaluation.
   const session = await deps.sessions.get(id);
   if (!session) throw attestFailed("session not found or expired");
   if ("Attested" in session) {
