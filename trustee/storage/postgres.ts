@@ -12,15 +12,24 @@
  * Change versions ({@linkcode StorageProvider.versions}): for a `versioned` namespace the write
  * statement also bumps its row of the table `kbs_cache_versions (namespace TEXT PRIMARY KEY,
  * version BIGINT)` in a data-modifying CTE, i.e. in the same statement and transaction, and only
- * when a row really changed. Reading the versions is one primary-key lookup.
+ * when a row really changed. Reading the versions is one primary-key lookup. The statements live
+ * in `postgres_versions.ts`.
  *
  * @module
  */
-import type postgresModule from "postgres";
 import { cachedProvider, type NamespaceBackend } from "./_provider.ts";
+import { type Helper, ident, isCreateRace, type Sql } from "./_postgres_sql.ts";
 import { StorageError } from "./errors.ts";
 import { validateKey } from "./validate.ts";
 import type { ProviderOptions, SetResult, StorageProvider } from "./types.ts";
+import {
+  bumping,
+  createVersionsTable,
+  parseWithVersions,
+  PostgresVersions,
+  refuseVersionsTable,
+  selectWithVersions,
+} from "./postgres_versions.ts";
 
 /** Options of {@linkcode createPostgresStorage}. */
 export interface PostgresOptions {
@@ -38,31 +47,8 @@ export interface PostgresOptions {
   connectTimeoutSeconds?: number;
 }
 
-type Sql = ReturnType<typeof postgresModule>;
-/** `sql(name)`: a quoted identifier (a table name). */
-const ident = (sql: Sql, name: string) => sql(name);
-type Helper = ReturnType<typeof ident>;
-/** A statement built but not sent, nested into another one. */
-type Fragment = postgresModule.PendingQuery<postgresModule.Row[]>;
-
 // PostgreSQL truncates identifiers to 63 bytes; two long namespaces could share a table.
 const MAX_IDENTIFIER = 63;
-// Codes a racing `CREATE TABLE IF NOT EXISTS` from another replica can raise: 23505 (the pg_type
-// index), 42P07 (duplicate table) and 42710 (`type "<table>" already exists`, seen in CI).
-const CREATE_RACE = new Set(["23505", "42P07", "42710"]);
-/** The table of change versions; refused as a namespace name. */
-export const VERSIONS_TABLE = "kbs_cache_versions";
-
-/** Creates the versions table unless it exists (a creation race with another replica is fine). */
-async function createVersionsTable(sql: Sql): Promise<void> {
-  try {
-    await sql`CREATE TABLE IF NOT EXISTS ${
-      sql(VERSIONS_TABLE)
-    } (namespace TEXT PRIMARY KEY, version BIGINT NOT NULL)`;
-  } catch (err) {
-    if (!CREATE_RACE.has((err as { code?: string }).code ?? "")) throw err;
-  }
-}
 
 function describe(options: PostgresOptions): string {
   if (options.url) {
@@ -110,7 +96,7 @@ class PostgresNamespace implements NamespaceBackend {
         `;
       } catch (err) {
         // Another replica created the table at the same moment: it exists, which is the goal.
-        if (CREATE_RACE.has((err as { code?: string }).code ?? "")) return await this.connect();
+        if (isCreateRace(err)) return await this.connect();
         this.#ready = undefined;
         throw this.#fail("create the table of", undefined, err);
       }
@@ -140,21 +126,9 @@ class PostgresNamespace implements NamespaceBackend {
             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value RETURNING key`
         : sql`INSERT INTO ${t} (key, value) VALUES (${key}, ${v})
             ON CONFLICT (key) DO NOTHING RETURNING key`;
-      return this.versioned ? this.#bumping(sql, write, "key") : write;
+      return this.versioned ? bumping(sql, this.namespace, write, "key") : write;
     });
     return rows.length === 1 ? "inserted" : "exists";
-  }
-
-  /**
-   * `change` (a fragment `… RETURNING <column>`) plus a bump of this namespace's version for each
-   * row it returned (0 or 1), in one statement: the version moves if and only if the data did.
-   */
-  #bumping(sql: Sql, change: Fragment, column: "key" | "value") {
-    const v = sql(VERSIONS_TABLE);
-    return sql`WITH w AS (${change}), b AS (
-        INSERT INTO ${v} (namespace, version) SELECT ${this.namespace}::text, 1 FROM w
-        ON CONFLICT (namespace) DO UPDATE SET version = ${v}.version + 1
-      ) SELECT ${sql(column)} FROM w`;
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -175,20 +149,10 @@ class PostgresNamespace implements NamespaceBackend {
     const rows = await this.#run(
       "read",
       key,
-      (sql, t) =>
-        sql`SELECT d.value, d.present, v.versions FROM (
-          SELECT json_object_agg(namespace, version::text) AS versions FROM ${sql(VERSIONS_TABLE)}
-          WHERE namespace = ANY(${[...names]}::text[])
-        ) v LEFT JOIN (SELECT value, true AS present FROM ${t} WHERE key = ${key}) d ON true`,
+      (sql, t) => selectWithVersions(sql, t, key, names),
     );
-    const row = rows[0]!;
-    let found: unknown = row["versions"] ?? {};
-    if (typeof found === "string") found = JSON.parse(found);
-    const map = found as Record<string, unknown>;
-    return {
-      value: row["present"] === true ? this.#value(key, row["value"]) : undefined,
-      versions: names.map((n) => typeof map[n] === "string" ? map[n] as string : "0"),
-    };
+    const { present, value, versions } = parseWithVersions(rows[0]!, names);
+    return { value: present ? this.#value(key, value) : undefined, versions };
   }
 
   #value(key: string, value: unknown): Uint8Array {
@@ -219,7 +183,7 @@ class PostgresNamespace implements NamespaceBackend {
       key,
       (sql, t) => {
         const del = sql`DELETE FROM ${t} WHERE key = ${key} RETURNING value`;
-        return this.versioned ? this.#bumping(sql, del, "value") : del;
+        return this.versioned ? bumping(sql, this.namespace, del, "value") : del;
       },
     );
     if (rows.length === 0) return undefined;
@@ -274,63 +238,21 @@ export function createPostgresStorage(
         { namespace },
       );
     }
-    if (namespace === VERSIONS_TABLE) {
-      throw new StorageError(
-        "invalid-namespace",
-        `Invalid storage namespace ${
-          JSON.stringify(namespace)
-        }: the Postgres backend keeps its change versions in that table`,
-        { namespace },
-      );
-    }
+    refuseVersionsTable(namespace);
     const backend = new PostgresNamespace(namespace, connect, server, versioned.has(namespace));
     backends.set(namespace, backend);
     return backend;
   });
-  let versionsReady: Promise<Sql> | undefined;
-  const versionsTable = () =>
-    versionsReady ??= connect().then(async (sql) => {
-      await createVersionsTable(sql);
-      return sql;
-    }).catch((err) => {
-      versionsReady = undefined;
-      throw err;
-    });
+  const versions = new PostgresVersions(connect, server);
   return {
     namespace: (name) => provider.namespace(name),
     async getWithVersions(name: string, key: string, namespaces: readonly string[]) {
       provider.namespace(name);
       validateKey(name, key);
-      try {
-        await versionsTable();
-      } catch (err) {
-        throw new StorageError(
-          "io",
-          `Cannot read key ${JSON.stringify(key)} in namespace ${
-            JSON.stringify(name)
-          } (${server}): ${err instanceof Error ? err.message : String(err)}`,
-          { namespace: name, key, cause: err },
-        );
-      }
+      await versions.ensureFor(name, key);
       return await backends.get(name)!.getWithVersions(key, namespaces);
     },
-    async versions(namespaces: readonly string[]): Promise<string[]> {
-      try {
-        const sql = await versionsTable();
-        const rows = await sql`SELECT namespace, version FROM ${sql(VERSIONS_TABLE)}
-          WHERE namespace = ANY(${[...namespaces]}::text[])`;
-        const found = new Map(rows.map((r) => [String(r["namespace"]), String(r["version"])]));
-        return namespaces.map((n) => found.get(n) ?? "0");
-      } catch (err) {
-        throw new StorageError(
-          "io",
-          `Cannot read the change versions of ${namespaces.join(", ")} (${server}): ${
-            err instanceof Error ? err.message : String(err)
-          }`,
-          { namespace: namespaces.join(","), cause: err },
-        );
-      }
-    },
+    versions: (namespaces: readonly string[]) => versions.read(namespaces),
     async close() {
       await provider.close();
       if (sql) await (await sql).end({ timeout: 5 });

@@ -10,7 +10,8 @@
  *
  * Change versions ({@linkcode StorageProvider.versions}): a write or delete in a `versioned`
  * namespace runs as one Lua script (`EVAL`, atomic) that also `INCR`s
- * `kbs_cache_versions:<namespace>` when it changed something; reading them is one `MGET`.
+ * `kbs_cache_versions:<namespace>` when it changed something; reading them is one `MGET`. The
+ * scripts live in `redis_versions.ts`.
  *
  * @module
  */
@@ -19,6 +20,15 @@ import { cachedProvider, type NamespaceBackend } from "./_provider.ts";
 import { StorageError } from "./errors.ts";
 import { validateKey } from "./validate.ts";
 import type { ProviderOptions, SetResult, StorageProvider } from "./types.ts";
+import {
+  deleteBumpCommand,
+  getWithVersionsCommand,
+  readVersions,
+  refuseVersionsPrefix,
+  setBumpCommand,
+  splitVersionsReply,
+  versionKey,
+} from "./redis_versions.ts";
 
 /** Options of {@linkcode createRedisStorage}. */
 export interface RedisOptions {
@@ -43,17 +53,6 @@ interface Client {
 // RESP blob strings ('$' = 36) as Buffers instead of text.
 const BYTES = { 36: Buffer };
 const GLOB_SPECIAL = /[*?[\]\\]/g;
-/** Prefix of the change-version keys; refused as a namespace name. */
-export const VERSIONS_PREFIX = "kbs_cache_versions";
-// KEYS[1] = data key, KEYS[2] = version key; ARGV[1] = value, ARGV[2] = "NX" or "".
-const SET_BUMP = "local r if ARGV[2] == 'NX' then r = redis.call('SET', KEYS[1], ARGV[1], 'NX') " +
-  "else r = redis.call('SET', KEYS[1], ARGV[1]) end " +
-  "if r then redis.call('INCR', KEYS[2]) end return r";
-// KEYS[1] = data key, KEYS[2…] = version keys: the value, then each version (nil when unset).
-const GET_VERSIONS = "local out = {redis.call('GET', KEYS[1])} " +
-  "for i = 2, #KEYS do out[i] = redis.call('GET', KEYS[i]) end return out";
-const DEL_BUMP = "local v = redis.call('GETDEL', KEYS[1]) " +
-  "if v then redis.call('INCR', KEYS[2]) end return v";
 
 function describe(url: string): string {
   if (url.startsWith("unix:")) return `Redis ${url}`;
@@ -129,7 +128,7 @@ class RedisNamespace implements NamespaceBackend {
     private readonly versioned: boolean,
   ) {
     this.#prefix = `${namespace}:`;
-    this.#versionKey = `${VERSIONS_PREFIX}:${namespace}`;
+    this.#versionKey = versionKey(namespace);
   }
 
   readonly #versionKey: string;
@@ -171,15 +170,7 @@ class RedisNamespace implements NamespaceBackend {
 
   async set(key: string, value: Uint8Array, overwrite: boolean): Promise<SetResult> {
     const args: Array<string | Uint8Array> = this.versioned
-      ? [
-        "EVAL",
-        SET_BUMP,
-        "2",
-        this.#prefix + key,
-        this.#versionKey,
-        value.slice(),
-        overwrite ? "" : "NX",
-      ]
+      ? setBumpCommand(this.#prefix + key, this.#versionKey, value.slice(), overwrite)
       : ["SET", this.#prefix + key, value.slice()];
     if (!overwrite && !this.versioned) args.push("NX");
     const reply = await this.#send("write", key, args);
@@ -191,23 +182,10 @@ class RedisNamespace implements NamespaceBackend {
     key: string,
     names: readonly string[],
   ): Promise<{ value: Uint8Array | undefined; versions: string[] }> {
-    const reply = await this.#send("read", key, [
-      "EVAL",
-      GET_VERSIONS,
-      String(1 + names.length),
-      this.#prefix + key,
-      ...names.map((n) => `${VERSIONS_PREFIX}:${n}`),
-    ]);
-    if (!Array.isArray(reply) || reply.length !== 1 + names.length) {
-      throw this.#fail("read", key, new Error("unexpected script reply"));
-    }
-    return {
-      value: this.#bytes(key, reply[0]),
-      versions: names.map((_, i) => {
-        const v = reply[i + 1];
-        return v instanceof Uint8Array ? new TextDecoder().decode(v) : "0";
-      }),
-    };
+    const reply = await this.#send("read", key, getWithVersionsCommand(this.#prefix + key, names));
+    const split = splitVersionsReply(reply, names);
+    if (!split) throw this.#fail("read", key, new Error("unexpected script reply"));
+    return { value: this.#bytes(key, split.value), versions: split.versions };
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -242,7 +220,7 @@ class RedisNamespace implements NamespaceBackend {
 
   async delete(key: string): Promise<Uint8Array | undefined> {
     const args = this.versioned
-      ? ["EVAL", DEL_BUMP, "2", this.#prefix + key, this.#versionKey]
+      ? deleteBumpCommand(this.#prefix + key, this.#versionKey)
       : ["GETDEL", this.#prefix + key];
     return this.#bytes(key, await this.#send("delete", key, args));
   }
@@ -268,15 +246,7 @@ export function createRedisStorage(
   const versioned = new Set(providerOptions.versioned ?? []);
   const backends = new Map<string, RedisNamespace>();
   const provider = cachedProvider("Redis", (namespace) => {
-    if (namespace === VERSIONS_PREFIX) {
-      throw new StorageError(
-        "invalid-namespace",
-        `Invalid storage namespace ${
-          JSON.stringify(namespace)
-        }: the Redis backend keeps its change versions under that prefix`,
-        { namespace },
-      );
-    }
+    refuseVersionsPrefix(namespace);
     const backend = new RedisNamespace(namespace, conn, server, timeout, versioned.has(namespace));
     backends.set(namespace, backend);
     return backend;
@@ -288,28 +258,11 @@ export function createRedisStorage(
       validateKey(name, key);
       return await backends.get(name)!.getWithVersions(key, namespaces);
     },
-    async versions(namespaces: readonly string[]): Promise<string[]> {
-      let reply: unknown;
-      try {
+    versions: (namespaces: readonly string[]) =>
+      readVersions(namespaces, server, async (args) => {
         const client = await conn.get();
-        reply = await client.sendCommand(
-          ["MGET", ...namespaces.map((n) => `${VERSIONS_PREFIX}:${n}`)],
-          { typeMapping: BYTES, timeout },
-        );
-      } catch (err) {
-        throw new StorageError(
-          "io",
-          `Cannot read the change versions of ${namespaces.join(", ")} (${server}): ${
-            err instanceof Error ? err.message : String(err)
-          }`,
-          { namespace: namespaces.join(","), cause: err },
-        );
-      }
-      if (!Array.isArray(reply) || reply.length !== namespaces.length) {
-        throw new StorageError("corrupt", `Unexpected MGET reply for change versions (${server})`);
-      }
-      return reply.map((v) => v instanceof Uint8Array ? new TextDecoder().decode(v) : "0");
-    },
+        return await client.sendCommand(args, { typeMapping: BYTES, timeout });
+      }),
     async close() {
       await provider.close();
       await conn.close();
