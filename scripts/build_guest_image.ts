@@ -183,6 +183,11 @@ async function warmDenoCache(root: string): Promise<void> {
 /** `cpio -o -H newc` of `dir` compressed with zstd into `out`; removes `dir` when `cleanup`. */
 async function cpioZstd(dir: string, out: string, cleanup: boolean): Promise<void> {
   try {
+    if (cleanup) {
+      // The stage-1 tree is ours alone: one fixed mtime makes the archive, and so the initrd a
+      // TEE measures, the same bytes on every build from the same inputs.
+      await sh("sh", ["-c", "find . -exec touch -h -d @0 {} +"], { cwd: dir });
+    }
     const list = await sh("sh", ["-c", "find . | LC_ALL=C sort"], { cwd: dir });
     const cpio = await new Deno.Command("cpio", {
       args: ["-o", "-H", "newc", "--quiet", "--reproducible"],

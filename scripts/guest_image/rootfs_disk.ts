@@ -2,9 +2,9 @@
  * The guest root filesystem as a read-only ext4 disk image with a dm-verity hash tree appended
  * (host/vm/rootfs_image.ts explains why), plus the small stage-1 initramfs that opens it:
  *
- * - `rootfs.img`: `mkfs.ext4 -d` of the assembled root (no journal, fixed UUID and hash seed, so
- *   the same inputs give the same bytes), then `veritysetup format --no-superblock` with the hash
- *   tree after the data; `rootfs.img.verity` holds the parameters in Kata's syntax.
+ * - `rootfs.img`: `mkfs.ext4 -d` of the assembled root (no journal, fixed UUID and hash seed: two
+ *   images of one tree are identical; a rebuilt tree differs in inode change times), then
+ *   `veritysetup format --no-superblock` with the hash tree after the data; `rootfs.img.verity` holds the parameters in Kata's syntax.
  * - stage-1 `/init`: loads the block, dm and filesystem modules, finds the disk by its serial,
  *   `veritysetup open` with the parameters from the kernel command line only, mounts it read-only
  *   under a tmpfs overlay (the guest can write, the image stays intact) and switch_roots into it.
@@ -16,7 +16,7 @@ import { formatVerityParams, type VerityParams } from "../../host/vm/rootfs_imag
 
 /** ext4 block size = dm-verity data and hash block size. */
 export const BLOCK = 4096;
-/** Fixed identity of the filesystem, so builds are reproducible. */
+/** Fixed identity of the filesystem (no random UUID or hash seed in the image). */
 const FS_UUID = "00000000-0000-0000-0000-00000000c0c0";
 
 async function run(cmd: string, args: string[]): Promise<string> {
@@ -80,7 +80,7 @@ export async function buildRootfsImage(root: string, image: string): Promise<Ver
     String(blocks),
   ]);
   const dataBytes = (await Deno.stat(image)).size;
-  // A fixed salt keeps the root hash reproducible; it need not be secret.
+  // A fixed salt: the root hash depends on the tree only; it need not be secret.
   const salt = "c0c0".repeat(16);
   const out = await run("veritysetup", [
     "format",
