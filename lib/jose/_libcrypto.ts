@@ -1,5 +1,6 @@
 /**
- * P-256 ECDH and ES256 through the system's OpenSSL 3 `libcrypto` (Deno FFI), for the hot path of
+ * P-256 ECDH and ES256 (signing and verification) through the system's OpenSSL 3 `libcrypto`
+ * (Deno FFI), for the hot path of
  * the KBS resource protocol. Deno's WebCrypto and node:crypto do P-256 in portable Rust, about
  * 6–10× slower than OpenSSL's assembly (measured on the 2-core reference machine: ECDH 320–400 µs
  * vs ~55 µs, ECDSA sign 590 µs vs ~25 µs), and every flow needs one signature and two ECDHs.
@@ -39,6 +40,10 @@ const SYMBOLS = {
   ECDSA_SIG_get0_r: { parameters: ["pointer"], result: "pointer" },
   ECDSA_SIG_get0_s: { parameters: ["pointer"], result: "pointer" },
   ECDSA_SIG_free: { parameters: ["pointer"], result: "void" },
+  ECDSA_SIG_new: { parameters: [], result: "pointer" },
+  ECDSA_SIG_set0: { parameters: ["pointer", "pointer", "pointer"], result: "i32" },
+  ECDSA_do_verify: { parameters: ["buffer", "i32", "pointer", "pointer"], result: "i32" },
+  EC_KEY_set_public_key: { parameters: ["pointer", "pointer"], result: "i32" },
   BN_bin2bn: { parameters: ["buffer", "i32", "pointer"], result: "pointer" },
   BN_bn2binpad: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   BN_clear_free: { parameters: ["pointer"], result: "void" },
@@ -62,6 +67,15 @@ export interface Libcrypto {
   ephemeralEcdh(peer: Uint8Array): { publicPoint: Uint8Array; secret: Uint8Array };
   /** Loads a P-256 private key from its 32-byte scalar; the handle is freed with `free`. */
   privateKey(d: Uint8Array): NativeKey;
+  /** Loads a P-256 public key from its uncompressed point (refused when not on the curve). */
+  publicKey(point: Uint8Array): NativePublicKey;
+}
+
+/** A public key held by libcrypto. */
+export interface NativePublicKey {
+  /** Whether `sig` (r‖s, 64 bytes) is a valid ES256 signature of the SHA-256 `digest`. */
+  verifyDigest(digest: Uint8Array, sig: Uint8Array): boolean;
+  free(): void;
 }
 
 /** A private key held by libcrypto. */
@@ -138,6 +152,50 @@ class Native {
     );
     if (n !== 65n) throw this.fail("encoding the public point");
     return out;
+  }
+
+  /** A key holding only the public point (decoded and checked to be on P-256). */
+  publicOnly(point: Uint8Array): NonNullable<Ptr> {
+    if (point.length !== 65 || point[0] !== UNCOMPRESSED) {
+      throw new LibcryptoError("libcrypto: the public key is not an uncompressed P-256 point");
+    }
+    const key = this.newKey();
+    const p = this.s.EC_POINT_new(this.#group);
+    try {
+      if (p === null) throw this.fail("EC_POINT_new");
+      if (
+        this.s.EC_POINT_oct2point(this.#group, p, point, 65n, null) !== 1 ||
+        this.s.EC_KEY_set_public_key(key, p) !== 1
+      ) throw this.fail("decoding the public key");
+      return key;
+    } catch (err) {
+      this.s.EC_KEY_free(key);
+      throw err;
+    } finally {
+      if (p !== null) this.s.EC_POINT_free(p);
+    }
+  }
+
+  /** ECDSA verification of r‖s over a 32-byte digest; false for any invalid signature. */
+  verify(key: Ptr, digest: Uint8Array, rs: Uint8Array): boolean {
+    if (digest.length !== 32 || rs.length !== 64) return false;
+    const sig = this.s.ECDSA_SIG_new();
+    if (sig === null) throw this.fail("ECDSA_SIG_new");
+    try {
+      const r = this.s.BN_bin2bn(rs.subarray(0, 32), 32, null);
+      const s = this.s.BN_bin2bn(rs.subarray(32), 32, null);
+      if (r === null || s === null || this.s.ECDSA_SIG_set0(sig, r, s) !== 1) {
+        if (r !== null) this.s.BN_clear_free(r);
+        if (s !== null) this.s.BN_clear_free(s);
+        throw this.fail("building the signature");
+      }
+      // 1 valid, 0 invalid, -1 error (e.g. r or s out of range): only 1 is a valid signature.
+      const ok = this.s.ECDSA_do_verify(digest, 32, sig, key) === 1;
+      while (this.s.ERR_get_error() !== 0n) { /* an invalid signature may queue an error */ }
+      return ok;
+    } finally {
+      this.s.ECDSA_SIG_free(sig);
+    }
   }
 
   sign(key: Ptr, digest: Uint8Array): Uint8Array {
@@ -224,6 +282,19 @@ function open(): Libcrypto | null {
       return {
         ecdh: (peer) => native.derive(live(), peer),
         signDigest: (digest) => native.sign(live(), digest),
+        free() {
+          if (key !== null) native.s.EC_KEY_free(key);
+          key = null;
+        },
+      };
+    },
+    publicKey(point) {
+      let key: Ptr = native.publicOnly(point);
+      return {
+        verifyDigest(digest, sig) {
+          if (key === null) throw new LibcryptoError("libcrypto: the public key was freed");
+          return native.verify(key, digest, sig);
+        },
         free() {
           if (key !== null) native.s.EC_KEY_free(key);
           key = null;

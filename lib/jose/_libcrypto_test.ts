@@ -95,3 +95,42 @@ Deno.test({
     assert.throws(() => lib!.privateKey(new Uint8Array(31)), isErr(/32 bytes/));
   },
 });
+
+Deno.test({
+  name: "libcrypto publicKey().verifyDigest() agrees with WebCrypto ES256 and refuses tampering",
+  ignore,
+  async fn() {
+    const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ]);
+    const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+    const msg = new TextEncoder().encode("header.payload");
+    const sig = new Uint8Array(
+      await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, msg),
+    );
+    const digest = createHash("sha256").update(msg).digest();
+    const key = lib!.publicKey(raw);
+    try {
+      assert.equal(key.verifyDigest(digest, sig), true);
+      const bad = sig.slice();
+      bad[10]! ^= 1;
+      assert.equal(key.verifyDigest(digest, bad), false);
+      const other = createHash("sha256").update("header.payloaD").digest();
+      assert.equal(key.verifyDigest(other, sig), false);
+      assert.equal(key.verifyDigest(digest, new Uint8Array(64)), false, "r = s = 0");
+      assert.equal(key.verifyDigest(digest, sig.subarray(0, 63)), false, "short signature");
+      const n = Uint8Array.fromHex(
+        "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+      );
+      const big = sig.slice();
+      big.set(n, 0); // r = n is out of range
+      assert.equal(key.verifyDigest(digest, big), false);
+    } finally {
+      key.free();
+    }
+    const offCurve = raw.slice();
+    offCurve[64]! ^= 1;
+    assert.throws(() => lib!.publicKey(offCurve), LibcryptoError);
+  },
+});

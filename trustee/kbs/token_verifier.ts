@@ -12,6 +12,7 @@ import * as jose from "jose";
 import type { JsonValue } from "@coco/lib/json";
 import { isJsonObject } from "@coco/lib/json";
 import { KbsError } from "@coco/lib/kbs";
+import { verifyEs256Jwt } from "@coco/lib/jose";
 import type { AttestationTokenConfig } from "./config.ts";
 
 export interface TokenVerifier {
@@ -228,6 +229,22 @@ export async function createTokenVerifier(
       const jwk = pickKey(header);
       const alg = jwk.alg;
       if (!alg) throw fail("the verification key has no alg member");
+      if (alg === "ES256") {
+        // libcrypto when the system has it (the same checks as jwtVerify below, ~10x faster).
+        let fast: Claims | undefined;
+        try {
+          fast = verifyEs256Jwt(token, header as Record<string, unknown>, jwk, {
+            now: now(),
+            clockTolerance: 60,
+          });
+        } catch (err) {
+          throw fail((err as Error).message, err);
+        }
+        if (fast) {
+          verified.set(token, fast);
+          return fast;
+        }
+      }
       let payload: jose.JWTPayload;
       try {
         const key = await importKey(jwk, alg);
