@@ -208,6 +208,8 @@ export async function startVmFixture(
         kernel: join(GUEST, "vmlinuz"),
         initrd: join(GUEST, "initrd.img"),
         memoryMiB: 1024,
+        // One vCPU, as the containerd scenarios (see qemuShimToml in _containerd_fixture.ts).
+        vcpus: 1,
       },
       {
         id: "vm-e2e",
