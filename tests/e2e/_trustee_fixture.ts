@@ -53,21 +53,7 @@ export async function startTestTrustee(work: string): Promise<TestTrustee> {
     ready: /trustee listening on (http:\/\/\S+)/,
   });
   const url = process.match[1]!;
-  const admin = async (...args: string[]) => {
-    const r = await runDeno([
-      "run",
-      "-A",
-      TRUSTEE,
-      "client",
-      "--url",
-      url,
-      "config",
-      "--admin-token-file",
-      `${work}/admin-token`,
-      ...args,
-    ]);
-    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-  };
+  const admin = trusteeAdmin(TRUSTEE, url, `${work}/admin-token`);
   return {
     url,
     process,
@@ -80,5 +66,32 @@ export async function startTestTrustee(work: string): Promise<TestTrustee> {
       await Deno.writeTextFile(`${work}/resource-policy.rego`, rego);
       await admin("set-resource-policy", "--policy-file", `${work}/resource-policy.rego`);
     },
+  };
+}
+
+/**
+ * `trustee client --url <url> config --admin-token-file <file> <args…>` with `entry` (a bundle or
+ * trustee/main.ts); asserts success and returns stdout.
+ */
+export function trusteeAdmin(
+  entry: string,
+  url: string,
+  tokenFile: string,
+): (...args: string[]) => Promise<string> {
+  return async (...args) => {
+    const r = await runDeno([
+      "run",
+      "-A",
+      entry,
+      "client",
+      "--url",
+      url,
+      "config",
+      "--admin-token-file",
+      tokenFile,
+      ...args,
+    ]);
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
   };
 }

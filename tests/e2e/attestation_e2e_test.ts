@@ -12,6 +12,7 @@ import { decodeJwt } from "jose";
 import { parse, stringify } from "smol-toml";
 import { makeTokenPki } from "../certs.ts";
 import { runDeno, startDeno, type Started } from "../harness.ts";
+import { trusteeAdmin } from "./_trustee_fixture.ts";
 
 const TRUSTEE = new URL("../../trustee/main.ts", import.meta.url).pathname;
 const GUEST = new URL("../../guest/main.ts", import.meta.url).pathname;
@@ -86,22 +87,7 @@ Deno.test({
       });
       procs.push(trustee);
       const url = trustee.match[1]!;
-      const admin = async (...args: string[]) => {
-        const r = await runDeno([
-          "run",
-          "-A",
-          TRUSTEE,
-          "client",
-          "--url",
-          url,
-          "config",
-          "--admin-token-file",
-          `${work}/admin-token`,
-          ...args,
-        ]);
-        assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-        return r.stdout;
-      };
+      const admin = trusteeAdmin(TRUSTEE, url, `${work}/admin-token`);
       const secret = `attested ${crypto.randomUUID()}`;
       await Deno.writeTextFile(`${work}/secret.bin`, secret);
       await Deno.writeTextFile(`${work}/policy.rego`, POLICY);
