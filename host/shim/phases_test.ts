@@ -4,13 +4,11 @@
  * in order, with its name.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { createLogger, memoryLogger } from "@coco/lib/log";
 import { shimTask } from "@coco/lib/proto";
 import { createClient, TtrpcClient } from "@coco/lib/ttrpc";
 import { findPeers, isRoot, requireAlso, skipUnless } from "../../tests/peers.ts";
-import { parseShimConfig } from "./config.ts";
-import { parseShimArgs } from "./flags.ts";
+import { busyboxBundle, serveLocalShim } from "./_local_shim_testing.ts";
 import {
   logPhase,
   parsePhaseLine,
@@ -19,9 +17,6 @@ import {
   SHIM_T0_ENV,
   shimStartMs,
 } from "./phases.ts";
-import { serveShim } from "./serve.ts";
-
-const GUEST_MAIN = new URL("../../guest/main.ts", import.meta.url).pathname;
 
 Deno.test("parsePhaseLine() reads back what logPhase() writes, as text and as JSON", () => {
   for (const format of ["text", "json"] as const) {
@@ -62,53 +57,17 @@ Deno.test("shimStartMs() counts from the start action's origin only when it is p
 
 const peers = requireAlso(findPeers("runc", "busybox"), isRoot(), "needs root for runc");
 
-async function bundle(dir: string, id: string): Promise<string> {
-  const b = join(dir, "bundles", id);
-  const rootfs = join(b, "rootfs");
-  await Deno.mkdir(join(rootfs, "bin"), { recursive: true });
-  for (const d of ["proc", "dev", "sys", "tmp"]) await Deno.mkdir(join(rootfs, d));
-  await Deno.copyFile(peers.paths.busybox!, join(rootfs, "bin/true"));
-  await Deno.writeTextFile(
-    join(b, "config.json"),
-    JSON.stringify({
-      ociVersion: "1.0.2",
-      process: { args: ["true"], env: ["PATH=/bin"], cwd: "/", user: { uid: 0, gid: 0 } },
-      root: { path: "rootfs" },
-      hostname: id,
-      mounts: [{ destination: "/proc", type: "proc", source: "proc" }],
-      linux: { namespaces: [{ type: "pid" }, { type: "uts" }, { type: "mount" }] },
-    }),
-  );
-  return b;
-}
-
 Deno.test({
   name: "serveShim() logs every pod start phase in order for a pod on the none backend",
   ...skipUnless(peers, "pod start phases with a local agent"),
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "shim-phases-" });
-    const config = parseShimConfig({
-      shim: {
-        runtime_dir: join(dir, "run"),
-        socket_dir: join(dir, "s"),
-        local_agent_command: [Deno.execPath(), "run", "-A", GUEST_MAIN, "agent"],
-      },
-      hypervisor: { type: "none" },
-    });
-    const flags = parseShimArgs([
-      "-namespace",
-      "default",
-      "-address",
-      `${dir}/c.sock`,
-      "-id",
-      "p1",
-    ]);
     const log = memoryLogger();
-    const shim = await serveShim(flags, config, { logger: log, env: () => undefined });
+    const shim = await serveLocalShim(dir, "p1", log);
     const conn = await TtrpcClient.connect(shim.address);
     const task = createClient(conn, shimTask.Task);
     try {
-      await task.create({ id: "p1", bundle: await bundle(dir, "p1") });
+      await task.create({ id: "p1", bundle: await busyboxBundle(dir, "p1", ["true"]) });
       await task.start({ id: "p1" });
       assert.equal((await task.wait({ id: "p1" })).exitStatus, 0);
       await task.delete({ id: "p1" });

@@ -8,36 +8,9 @@ import { createLogger, nullLogger } from "@coco/lib/log";
 import { cgroupsV1, ctrdEventsService, fromBinary, shimTask } from "@coco/lib/proto";
 import { createClient, listen, TtrpcClient, TtrpcError, TtrpcServer } from "@coco/lib/ttrpc";
 import { findPeers, isRoot, requireAlso, skipUnless } from "../../tests/peers.ts";
-import { parseShimConfig } from "./config.ts";
-import { parseShimArgs } from "./flags.ts";
-import { serveShim } from "./serve.ts";
+import { busyboxBundle, serveLocalShim } from "./_local_shim_testing.ts";
 
 const peers = requireAlso(findPeers("runc", "busybox", "mkfifo"), isRoot(), "needs root for runc");
-const GUEST_MAIN = new URL("../../guest/main.ts", import.meta.url).pathname;
-
-async function bundle(dir: string, id: string, args: string[]): Promise<string> {
-  const b = join(dir, "bundles", id);
-  const rootfs = join(b, "rootfs");
-  await Deno.mkdir(join(rootfs, "bin"), { recursive: true });
-  for (const d of ["proc", "dev", "sys", "tmp"]) await Deno.mkdir(join(rootfs, d));
-  await Deno.copyFile(findPeers("busybox").paths.busybox!, join(rootfs, "bin/busybox"));
-  for (const t of ["sh", "sleep", "echo"]) await Deno.symlink("busybox", join(rootfs, "bin", t));
-  await Deno.writeTextFile(
-    join(b, "config.json"),
-    JSON.stringify({
-      ociVersion: "1.0.2",
-      process: { args, env: ["PATH=/bin"], cwd: "/", user: { uid: 0, gid: 0 } },
-      root: { path: "rootfs" },
-      hostname: id,
-      mounts: [
-        { destination: "/proc", type: "proc", source: "proc" },
-        { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "mode=755"] },
-      ],
-      linux: { namespaces: [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }] },
-    }),
-  );
-  return b;
-}
 
 async function code(p: Promise<unknown>): Promise<string> {
   try {
@@ -64,26 +37,12 @@ Deno.test({
     });
     const evAddr = `unix://${dir}/events.sock`;
     const evServing = events.serve(await listen(evAddr));
-    const config = parseShimConfig({
-      shim: {
-        runtime_dir: join(dir, "run"),
-        socket_dir: join(dir, "s"),
-        local_agent_command: [Deno.execPath(), "run", "-A", GUEST_MAIN, "agent"],
-      },
-      hypervisor: { type: "none" },
-    });
-    const flags = parseShimArgs([
-      "-namespace",
-      "default",
-      "-address",
-      `${dir}/c.sock`,
-      "-id",
+    const shim = await serveLocalShim(
+      dir,
       "t1",
-    ]);
-    const shim = await serveShim(flags, config, {
-      logger: Deno.env.get("SHIM_TEST_DEBUG") ? createLogger({ level: "debug" }) : nullLogger,
-      env: (n) => (n === "TTRPC_ADDRESS" ? evAddr : undefined),
-    });
+      Deno.env.get("SHIM_TEST_DEBUG") ? createLogger({ level: "debug" }) : nullLogger,
+      (n) => (n === "TTRPC_ADDRESS" ? evAddr : undefined),
+    );
     const conn = await TtrpcClient.connect(shim.address);
     const task = createClient(conn, shimTask.Task);
     try {
@@ -91,7 +50,7 @@ Deno.test({
       assert.equal(await code(task.kill({ id: "nope", signal: 9 })), "NOT_FOUND");
       assert.equal(await code(task.checkpoint({ id: "nope" })), "UNIMPLEMENTED");
 
-      const b = await bundle(dir, "t1", ["sleep", "1000"]);
+      const b = await busyboxBundle(dir, "t1", ["sleep", "1000"]);
       const created = await task.create({ id: "t1", bundle: b });
       assert.ok(created.pid > 0);
       assert.equal(await code(task.create({ id: "t1", bundle: b })), "ALREADY_EXISTS");
@@ -159,30 +118,16 @@ Deno.test({
   ...skipUnless(peers, "task service backend loss"),
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "shim-loss-" });
-    const config = parseShimConfig({
-      shim: {
-        runtime_dir: join(dir, "run"),
-        socket_dir: join(dir, "s"),
-        local_agent_command: [Deno.execPath(), "run", "-A", GUEST_MAIN, "agent"],
-      },
-      hypervisor: { type: "none" },
-    });
-    const flags = parseShimArgs([
-      "-namespace",
-      "default",
-      "-address",
-      `${dir}/c.sock`,
-      "-id",
+    const shim = await serveLocalShim(
+      dir,
       "l1",
-    ]);
-    const shim = await serveShim(flags, config, {
-      logger: Deno.env.get("SHIM_TEST_DEBUG") ? createLogger({ level: "debug" }) : nullLogger,
-      env: () => undefined,
-    });
+      Deno.env.get("SHIM_TEST_DEBUG") ? createLogger({ level: "debug" }) : nullLogger,
+      () => undefined,
+    );
     const conn = await TtrpcClient.connect(shim.address);
     const task = createClient(conn, shimTask.Task);
     try {
-      const b = await bundle(dir, "l1", ["sleep", "1000"]);
+      const b = await busyboxBundle(dir, "l1", ["sleep", "1000"]);
       const { pid } = await task.create({ id: "l1", bundle: b });
       await task.start({ id: "l1" });
       const waiting = task.wait({ id: "l1" });
