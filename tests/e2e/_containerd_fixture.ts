@@ -14,6 +14,7 @@ import {
 } from "../../host/shim/_containerd_harness.ts";
 import { run } from "../../guest/image/_testing/real_registry.ts";
 import { runDeno, startDeno, type Started, terminate } from "../harness.ts";
+import { findPeers, isRoot, type Peers, requireAlso } from "../peers.ts";
 import { REGISTRY_IN_GUEST } from "./_vm_fixture.ts";
 
 const GUEST_MAIN = new URL("../../guest/main.ts", import.meta.url).pathname;
@@ -22,6 +23,32 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 export const GUEST = join(ROOT, "dist/guest");
 const HOST_MAIN = join(ROOT, "host/main.ts");
 const NYDUS_HELPER = join(ROOT, "host/snapshotter/nydus-overlayfs");
+
+/**
+ * Peers of a containerd scenario with QEMU pod VMs (and `extra` binaries): containerd, ctr, runc,
+ * QEMU, a registry, umoci, skopeo, busybox, root, and a Debian kernel for the guest image.
+ */
+export function containerdVmPeers(...extra: string[]): Peers {
+  return requireAlso(
+    requireAlso(
+      findPeers(
+        "containerd",
+        "ctr",
+        "runc",
+        "qemu-system-x86_64",
+        "docker-registry",
+        "umoci",
+        "skopeo",
+        "busybox",
+        ...extra,
+      ),
+      isRoot(),
+      "needs root for containerd, runc and overlay mounts",
+    ),
+    [...Deno.readDirSync("/boot")].some((e) => e.name.startsWith("vmlinuz-")),
+    "no Debian kernel in /boot for the guest image",
+  );
+}
 
 /** Builds the guest image from this checkout (a no-op when current); fails the test if it fails. */
 export async function buildGuestImage(): Promise<void> {

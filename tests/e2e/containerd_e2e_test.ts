@@ -22,12 +22,13 @@ import {
 import { initDataAnnotation } from "@coco/lib/initdata";
 import { type RealRegistry, run, startRegistry } from "../../guest/image/_testing/real_registry.ts";
 import type { Started } from "../harness.ts";
-import { findPeers, isRoot, requireAlso, skipUnless } from "../peers.ts";
+import { skipUnless } from "../peers.ts";
 import { criPull } from "./_cri.ts";
 import { NO_EXEC_POLICY, REGISTRY_IN_GUEST } from "./_vm_fixture.ts";
 import {
   assertNoBackendLeft,
   buildGuestImage,
+  containerdVmPeers,
   ctrSpawn,
   pushArchive,
   shimConfigs,
@@ -35,24 +36,7 @@ import {
   watchOutput,
 } from "./_containerd_fixture.ts";
 
-const peers = requireAlso(
-  requireAlso(
-    findPeers(
-      "containerd",
-      "ctr",
-      "runc",
-      "qemu-system-x86_64",
-      "docker-registry",
-      "umoci",
-      "skopeo",
-      "busybox",
-    ),
-    isRoot(),
-    "needs root for containerd, runc and overlay mounts",
-  ),
-  [...Deno.readDirSync("/boot")].some((e) => e.name.startsWith("vmlinuz-")),
-  "no Debian kernel in /boot for the guest image",
-);
+const peers = containerdVmPeers();
 const ROOT = new URL("../../", import.meta.url).pathname;
 const HOST_MAIN = join(ROOT, "host/main.ts");
 const LOCAL_IMAGE = "docker.io/library/tinybusybox:latest";

@@ -20,12 +20,13 @@ import { buildImage, type BuiltImage } from "../../guest/image/_testing/image.ts
 import { encryptImageForKbs, writeImageLayout } from "../../guest/image/_testing/encrypted.ts";
 import { type RealRegistry, run, startRegistry } from "../../guest/image/_testing/real_registry.ts";
 import type { Started } from "../harness.ts";
-import { findPeers, isRoot, requireAlso, skipUnless } from "../peers.ts";
+import { requireAlso, skipUnless } from "../peers.ts";
 import { criPull } from "./_cri.ts";
 import { OPEN_POLICY, REGISTRY_IN_GUEST } from "./_vm_fixture.ts";
 import {
   assertNoBackendLeft,
   buildGuestImage,
+  containerdVmPeers,
   killProcessesNaming,
   qemuShimToml,
   startSnapshotterContainerd,
@@ -33,24 +34,7 @@ import {
 import { haveKbsConfig, startTestTrustee, type TestTrustee } from "./_trustee_fixture.ts";
 
 const peers = requireAlso(
-  requireAlso(
-    requireAlso(
-      findPeers(
-        "containerd",
-        "ctr",
-        "runc",
-        "qemu-system-x86_64",
-        "docker-registry",
-        "umoci",
-        "skopeo",
-        "busybox",
-      ),
-      isRoot(),
-      "needs root for containerd, runc and overlay mounts",
-    ),
-    [...Deno.readDirSync("/boot")].some((e) => e.name.startsWith("vmlinuz-")),
-    "no Debian kernel in /boot for the guest image",
-  ),
+  containerdVmPeers(),
   haveKbsConfig,
   "Trustee's test kbs.toml (shared/testdata) is not beside the checkout",
 );

@@ -20,11 +20,12 @@ import {
 } from "../../host/shim/_containerd_harness.ts";
 import { initDataAnnotation } from "@coco/lib/initdata";
 import { type RealRegistry, startRegistry } from "../../guest/image/_testing/real_registry.ts";
-import { findPeers, isRoot, requireAlso, skipUnless } from "../peers.ts";
+import { skipUnless } from "../peers.ts";
 import { OPEN_POLICY, REGISTRY_IN_GUEST } from "./_vm_fixture.ts";
 import {
   assertNoBackendLeft,
   buildGuestImage,
+  containerdVmPeers,
   GUEST,
   pushArchive,
   qemuShimToml,
@@ -36,25 +37,7 @@ const HOST_MAIN = new URL("../../host/main.ts", import.meta.url).pathname;
 const SANDBOX_IMAGE = "registry.k8s.io/pause:3.6";
 const APP_IMAGE = `${REGISTRY_IN_GUEST}/e2e/busybox:1`;
 
-const peers = requireAlso(
-  requireAlso(
-    findPeers(
-      "containerd",
-      "ctr",
-      "qemu-system-x86_64",
-      "docker-registry",
-      "umoci",
-      "skopeo",
-      "busybox",
-      "runc",
-      "gcc",
-    ),
-    isRoot(),
-    "needs root for containerd and its CRI plugin",
-  ),
-  [...Deno.readDirSync("/boot")].some((e) => e.name.startsWith("vmlinuz-")),
-  "no Debian kernel in /boot for the guest image",
-);
+const peers = containerdVmPeers("gcc");
 
 /**
  * The CRI plugin's runtime handler `coco` → `containerd-shim-coco-v2`, found on containerd's

@@ -18,7 +18,12 @@ import { initDataAnnotation } from "@coco/lib/initdata";
 import { type RealRegistry, startRegistry } from "../../guest/image/_testing/real_registry.ts";
 import { findPeers, isRoot, requireAlso, skipUnless } from "../peers.ts";
 import { OPEN_POLICY, REGISTRY_IN_GUEST } from "./_vm_fixture.ts";
-import { buildGuestImage, pushArchive, qemuShimToml } from "./_containerd_fixture.ts";
+import {
+  buildGuestImage,
+  containerdVmPeers,
+  pushArchive,
+  qemuShimToml,
+} from "./_containerd_fixture.ts";
 
 const peers = requireAlso(
   findPeers("containerd", "ctr", "runc", "umoci", "skopeo", "busybox"),
@@ -156,24 +161,7 @@ Deno.test({
   },
 });
 
-const vmPeers = requireAlso(
-  requireAlso(
-    findPeers(
-      "containerd",
-      "ctr",
-      "qemu-system-x86_64",
-      "docker-registry",
-      "umoci",
-      "skopeo",
-      "busybox",
-      "runc",
-    ),
-    isRoot(),
-    "needs root for containerd",
-  ),
-  [...Deno.readDirSync("/boot")].some((e) => e.name.startsWith("vmlinuz-")),
-  "no Debian kernel in /boot for the guest image",
-);
+const vmPeers = containerdVmPeers();
 
 Deno.test({
   name: "ctr run with the shim in a QEMU pod VM: guest pull, init-data, SetPolicy, output, cleanup",
